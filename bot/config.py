@@ -1,0 +1,164 @@
+"""`config.yaml` → validated, frozen settings. A bad file raises `ConfigError` naming the key."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from payments.money import Money
+
+MethodKind = Literal["card", "upi", "pix", "paynow", "wallet"]
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the key and the problem."""
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)):
+        return timedelta(seconds=int(m[1]) * _UNITS[m[2]])
+    raise ValueError("write a duration like 30s, 5m, 24h or 2d")
+
+
+def _money(value: object) -> Money:
+    if not isinstance(value, str):
+        raise ValueError("write money as a string like 'INR 100000.00'")
+    return Money.of(value)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+MoneyField = Annotated[Money, BeforeValidator(_money)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class Limits(_Frozen):
+    min: MoneyField
+    per_transaction: MoneyField
+    per_day: MoneyField
+    per_day_count: int = Field(gt=0)
+    new_method_first_day: MoneyField
+
+
+class Market(_Frozen):
+    name: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    locale: str
+    currency_symbol: str | None = None
+    methods: tuple[MethodKind, ...] = Field(min_length=1)
+    card_brands: tuple[Literal["visa", "mastercard"], ...] = ("visa", "mastercard")
+    banks: tuple[str, ...] = Field(min_length=1)
+    wallets: tuple[str, ...] = ()
+    limits: Limits
+
+    @model_validator(mode="after")
+    def _limits_in_currency(self) -> Market:
+        for name in ("min", "per_transaction", "per_day", "new_method_first_day"):
+            if getattr(self.limits, name).currency != self.currency:
+                raise ValueError(f"limits.{name} must be in {self.currency}")
+        return self
+
+
+class Refused(_Frozen):
+    countries: tuple[str, ...] = ()
+
+
+class Security(_Frozen):
+    pin_length: Literal[4, 6] = 4
+    pin_attempts: int = Field(default=3, ge=1, le=10)
+    pin_lock: Duration = timedelta(hours=24)
+    sms_code_length: int = Field(default=6, ge=4, le=8)
+    sms_code_lifetime: Duration = timedelta(minutes=5)
+    sms_code_tries: int = Field(default=3, ge=1)
+    sms_resends_per_hour: int = Field(default=3, ge=1)
+
+
+class Payments(_Frozen):
+    request_expiry: Duration = timedelta(hours=24)
+    processor_timeout: Duration = timedelta(seconds=30)
+    status_checks: tuple[Duration, ...] = (
+        timedelta(seconds=90),
+        timedelta(minutes=20),
+        timedelta(minutes=100),
+    )
+
+    @field_validator("request_expiry")
+    @classmethod
+    def _at_least_five_minutes(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=300):
+            raise ValueError("must be at least 5m (WhatsApp's order_details minimum)")
+        return value
+
+
+class Locales(_Frozen):
+    default: str = "en"
+    available: tuple[str, ...] = ("en",)
+
+
+class Storage(_Frozen):
+    path: str = "paychat.db"
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+
+
+class Settings(_Frozen):
+    markets: dict[str, Market] = Field(min_length=1)
+    refused: Refused = Refused()
+    security: Security = Security()
+    payments: Payments = Payments()
+    locales: Locales = Locales()
+    storage: Storage = Storage()
+
+    @field_validator("markets")
+    @classmethod
+    def _country_codes(cls, value: dict[str, Market]) -> dict[str, Market]:
+        for code in value:
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                raise ValueError(f"{code!r} is not a two-letter country code")
+        return value
+
+    def market(self, country: str) -> Market | None:
+        return self.markets.get(country)
+
+
+def parse_settings(data: object, source: str = "config.yaml") -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"{source}: {key}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_settings(path: str | Path = "config.yaml") -> Settings:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: {exc}") from None
+    return parse_settings(data, str(path))

@@ -1,0 +1,154 @@
+"""The one entry point: `Engine.handle(inbound) -> list[Outbound]`.
+
+Per inbound event, in one unit of work (one transaction): claim the transport key (a redelivery
+is a no-op), load the party and their conversation, fire one trigger of one flow, render the
+replies and write them to the outbox. Replies are returned only after the commit. Due jobs
+(expiry, unlocks, status checks) enter through the same door as `job` events.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from bot.clock import Clock, IdSource
+from bot.config import Settings
+from bot.messages import Button, Inbound, Outbound
+from bot.render import Renderer
+from flows.machine import Ctx, Say
+from flows.router import dispatch
+from payments.rails.base import Rails
+from payments.records import User
+from storage.base import Store, Tx
+
+log = logging.getLogger("paychat.engine")
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        ids: IdSource,
+        rails: Rails | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.ids = ids
+        self.rails = rails or Rails.simulated()
+        self.renderer = renderer or Renderer(settings.locales.available, settings.locales.default)
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        try:
+            return await self.store.run(partial(self._step, inbound))
+        except Exception as exc:
+            # Never a traceback to a person: log the type only (messages may quote input), then
+            # answer with a template in a unit of its own.
+            log.error("event %s failed: %s", inbound.key, type(exc).__name__)
+            return await self.store.run(partial(self._failed, inbound))
+
+    async def run_due(self) -> list[Outbound]:
+        """Fire every job that is due now, in order; each is an event of its own."""
+        outs: list[Outbound] = []
+        while True:
+            jobs = await self.store.run(lambda tx: tx.due_jobs(self.clock.now()))
+            if not jobs:
+                return outs
+            for job_id, kind, payload in jobs:
+                outs += await self.handle(
+                    Inbound(
+                        key=f"job:{job_id}",
+                        user=str(payload.get("user", "")),
+                        kind="job",
+                        text=kind,
+                        job={"id": job_id, **payload},
+                    )
+                )
+
+    async def undelivered(self) -> list[tuple[int, Outbound]]:
+        return await self.store.run(lambda tx: tx.undelivered())
+
+    async def delivered(self, outs: list[tuple[Outbound, str]]) -> None:
+        """A transport reports what it delivered, with the platform's message id."""
+
+        def work(tx: Tx) -> None:
+            tx.mark_delivered([o.seq for o, _ in outs if o.seq])
+            for out, platform_id in outs:
+                if out.kind == "send" and out.ref and platform_id:
+                    tx.remember_message(out.to, out.ref, platform_id)
+
+        await self.store.run(work)
+
+    # -- inside the unit of work ----------------------------------------------------------------
+    def _step(self, inbound: Inbound, tx: Tx) -> list[Outbound]:
+        now = self.clock.now()
+        if not tx.claim(inbound.key, now):
+            return []
+        ctx = Ctx(
+            tx=tx,
+            settings=self.settings,
+            now=now,
+            ids=self.ids,
+            rails=self.rails,
+            inbound=inbound,
+            user=tx.user(inbound.user) if inbound.user else None,
+        )
+        dispatch(ctx)
+        return self._commit_replies(tx, ctx.says, inbound)
+
+    def _failed(self, inbound: Inbound, tx: Tx) -> list[Outbound]:
+        tx.claim(inbound.key, self.clock.now())
+        if inbound.kind == "job" or not inbound.user:
+            return []
+        return self._commit_replies(tx, [Say("error.internal", inbound.user)], inbound)
+
+    def _commit_replies(self, tx: Tx, says: list[Say], inbound: Inbound) -> list[Outbound]:
+        outs = [self._render(tx, say, f"{inbound.key}#{i}") for i, say in enumerate(says)]
+        seqs = tx.add_outbox(outs, self.clock.now())
+        return [replace(o, seq=s) for o, s in zip(outs, seqs, strict=True)]
+
+    def _render(self, tx: Tx, say: Say, default_ref: str) -> Outbound:
+        user = tx.user(say.to)
+        values = self._values(user, say.vars)
+        locale = user.locale if user else self.settings.locales.default
+        text = "" if say.kind == "delete" else self.renderer.render(say.key, locale, values)
+        buttons = tuple(
+            tuple(
+                Button(
+                    b.id,
+                    b.label
+                    if b.label is not None
+                    else self.renderer.render(f"button.{b.key or b.id}", locale, values),
+                )
+                for b in row
+            )
+            for row in say.buttons
+        )
+        ref = say.ref or (default_ref if say.kind == "send" else "")
+        return Outbound(
+            kind=say.kind,
+            to=say.to,
+            key=say.key,
+            text=text,
+            buttons=buttons,
+            ref=ref,
+            ask_contact=say.ask_contact,
+            pin_pad=say.pin_pad,
+            phone=say.phone,
+        )
+
+    def _values(self, user: User | None, values: dict[str, Any]) -> dict[str, Any]:
+        market = self.settings.market(user.market) if user else None
+        extra = {
+            "_money_locale": market.locale if market else "en",
+            "_symbol": market.currency_symbol if market else None,
+            "_tz": None,
+            "settings": self.settings,
+            "me": user,
+        }
+        return {**extra, **values}

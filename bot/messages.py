@@ -1,0 +1,56 @@
+"""What crosses the engine's boundary: `Inbound` events in, `Outbound` actions out.
+
+Both are frozen values, transport-neutral. Every outbound carries the **message key** of the
+template that produced it and every button a stable **id**, so tests and scenarios can assert on
+keys and ids and survive a reworded or translated template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+InboundKind = Literal["text", "command", "tap", "contact", "link", "pin", "biometric", "job"]
+OutboundKind = Literal["send", "edit", "delete", "toast", "sms"]
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One event from a person (or a due job). `key` is the transport's idempotency key."""
+
+    key: str
+    user: str
+    kind: InboundKind
+    text: str = ""
+    button: str = ""
+    message: str = ""  # logical id of the message a button was tapped on
+    phone: str = ""  # shared contact
+    contact_is_own: bool = True
+    language: str = ""
+    name: str = ""  # the display name the transport knows (Telegram's first name)
+    job: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One thing for a transport to do. `ref` is the logical message id: for `send`, the id the
+    message gets; for `edit` and `delete`, the message to change (`delete` with a ref of the form
+    `in:<inbound key>` removes the person's own message, e.g. a typed PIN or card number).
+    """
+
+    kind: OutboundKind
+    to: str
+    key: str
+    text: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    ref: str = ""
+    ask_contact: bool = False
+    pin_pad: bool = False
+    phone: str = ""  # for `sms`: the phone number whose inbox receives it
+    seq: int = 0  # the outbox row, set once committed

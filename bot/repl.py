@@ -1,0 +1,143 @@
+"""`paychat chat`: act as any party, see every chat and SMS inbox, move the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.app import simulator
+from bot.config import Settings
+from bot.transports.simulator import Simulator, TapError
+from bot.view import chat_panel, side_by_side
+
+HELP = """Anything you type is sent as the current party (a /command or text). Simulator commands:
+  :new NAME PHONE [SHOWN NAME]   add a party, e.g.  :new asha +919812345678 Asha
+  :as NAME                       act as NAME
+  :tap N | :tap ID               tap a button by its number (on the newest buttons) or its id
+  :contact [PHONE]               share your own contact, or someone else's
+  :pin 2580                      enter a PIN (never shown)
+  :link URL                      open a payment link
+  :bio approve|refuse            answer a biometric prompt
+  :advance 1h                    move the clock (s, m, h, d); due jobs fire
+  :sms [NAME]                    read an SMS inbox
+  :show [NAME]   :all            a chat, or every chat side by side
+  :parties   :help   :quit"""
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    m = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if not m:
+        raise ValueError("write a duration like 30s, 5m, 1h or 2d")
+    return timedelta(**{_UNITS[m[2]]: int(m[1])})
+
+
+async def run_repl(settings: Settings, db: Path, console: Console, fresh: bool = False) -> int:
+    if fresh:
+        for leftover in (db, db.with_suffix(".key")):
+            leftover.unlink(missing_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    async with simulator(settings, str(db), datetime.now(UTC).replace(microsecond=0)) as sim:
+        repl = Repl(sim, console)
+        console.print(HELP)
+        while True:
+            try:
+                line = await asyncio.to_thread(input, f"{repl.current or '-'}> ")
+            except EOFError:
+                return 0
+            if line.strip() in (":quit", ":q"):
+                return 0
+            await repl.line(line)
+
+
+class Repl:
+    def __init__(self, sim: Simulator, console: Console) -> None:
+        self.sim = sim
+        self.console = console
+        self.current = ""
+        self.seen = 0
+
+    async def line(self, line: str) -> None:
+        line = line.strip()
+        if not line:
+            return
+        try:
+            if line.startswith(":"):
+                await self.command(*shlex.split(line[1:]))
+            elif not self.current:
+                self.console.print("Add or pick a party first (:new NAME PHONE, :as NAME).")
+            else:
+                await self.sim.text(self.current, line)
+        except (TapError, ValueError, KeyError) as exc:
+            self.console.print(f"[red]{exc}[/red]")
+        self.show_new()
+
+    async def command(self, name: str = "", *args: str) -> None:
+        sim, me = self.sim, self.current
+        if name == "new":
+            if len(args) < 2:
+                raise ValueError(":new NAME PHONE [SHOWN NAME]")
+            sim.add_party(args[0], " ".join(args[2:]), phone=args[1])
+            self.current = args[0]
+        elif name == "as":
+            if args[0] not in sim.parties:
+                raise KeyError(f"no party {args[0]!r}; add it with :new")
+            self.current = args[0]
+        elif name == "tap":
+            await self.tap(args[0])
+        elif name == "contact":
+            await sim.share_contact(me, args[0] if args else None)
+        elif name == "pin":
+            await sim.pin(me, args[0])
+        elif name == "link":
+            await sim.open_link(me, args[0])
+        elif name == "bio":
+            await sim.biometric(me, "approve" if args[0] == "approve" else "refuse")
+        elif name == "advance":
+            await sim.advance(parse_duration(args[0]))
+        elif name == "sms":
+            party = sim.parties[args[0] if args else me]
+            self.console.print("\n".join(party.sms) or "(no SMS)")
+        elif name == "show":
+            self.console.print(chat_panel(sim.parties[args[0] if args else me], width=70))
+        elif name == "all":
+            self.console.print(side_by_side(list(sim.parties.values())))
+        elif name == "parties":
+            for p in sim.parties.values():
+                self.console.print(f"{p.name}: {p.display_name} {p.phone}")
+        else:
+            self.console.print(HELP)
+
+    async def tap(self, which: str) -> None:
+        if not which.isdigit():
+            await self.sim.tap(self.current, which)
+            return
+        for message in reversed(self.sim.parties[self.current].chat):
+            buttons = [b for row in message.buttons for b in row]
+            if message.from_bot and buttons:
+                index = int(which) - 1
+                if not 0 <= index < len(buttons):
+                    raise ValueError(f"pick 1 to {len(buttons)}")
+                await self.sim.tap(self.current, buttons[index].id, on=message.ref)
+                return
+        raise ValueError("no buttons to tap")
+
+    def show_new(self) -> None:
+        for event in self.sim.events[self.seen :]:
+            where = f"{event.party}{'.sms' if event.channel == 'sms' else ''}"
+            tag = "" if event.kind == "send" else f" ({event.kind})"
+            self.console.print(f"[bold]{where}[/bold]{tag} [dim]{event.key}[/dim]\n{event.text}")
+            n = 1
+            for row in event.buttons:
+                labels = []
+                for b in row:
+                    labels.append(f"{n}. {b.label}")
+                    n += 1
+                self.console.print("   " + "   ".join(labels), style="cyan")
+        self.seen = len(self.sim.events)

@@ -1,0 +1,244 @@
+"""The offline simulator: in-process parties with chats and SMS inboxes, on a virtual clock.
+
+Every action goes through `Engine.handle`, then the simulator *settles*: it delivers what the
+engine committed and fires the jobs that are due, until nothing is runnable. No waiting, no
+sleeps. `events` is an append-only log of everything each party saw, which the scenario runner
+matches strictly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from bot.clock import VirtualClock
+from bot.engine import Engine
+from bot.messages import Button, Inbound, InboundKind, Outbound
+
+Channel = Literal["chat", "sms"]
+
+
+@dataclass
+class ChatMessage:
+    ref: str
+    text: str
+    from_bot: bool
+    key: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edited: bool = False
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """One thing a party saw: a message, an edit, a deletion, a toast, or an SMS."""
+
+    party: str
+    channel: Channel
+    kind: str
+    key: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    ref: str = ""
+
+
+@dataclass
+class Party:
+    name: str
+    display_name: str
+    language: str = "en"
+    phone: str = ""
+    chat: list[ChatMessage] = field(default_factory=list)
+    sms: list[str] = field(default_factory=list)
+
+
+class TapError(LookupError):
+    """A tap on a missing or ambiguous button; the message lists the buttons present."""
+
+
+class Simulator:
+    def __init__(self, engine: Engine, clock: VirtualClock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.parties: dict[str, Party] = {}
+        self.events: list[SeenEvent] = []
+        self._keys = itertools.count(1)
+        # Inbound keys are deduplicated forever: a restarted simulator must not reuse them.
+        self._session = secrets.token_hex(4)
+        self._platform_ids = itertools.count(1)
+
+    def add_party(
+        self, name: str, display_name: str = "", language: str = "en", phone: str = ""
+    ) -> Party:
+        party = Party(name, display_name or name.capitalize(), language, phone)
+        self.parties[name] = party
+        return party
+
+    # -- actions --------------------------------------------------------------------------------
+    async def text(self, party: str, text: str) -> None:
+        kind: InboundKind = "command" if text.startswith("/") else "text"
+        await self._act(party, kind, shown=text, text=text)
+
+    async def tap(
+        self,
+        party: str,
+        button: str | None = None,
+        *,
+        label: str | None = None,
+        label_contains: str | None = None,
+        on: str | None = None,
+        nth: int = 1,
+    ) -> None:
+        message, found = self.find_button(
+            party, button, label=label, label_contains=label_contains, on=on, nth=nth
+        )
+        await self._act(
+            party, "tap", shown=f"[{found.label}]", button=found.id, message=message.ref
+        )
+
+    async def share_contact(self, party: str, phone: str | None = None) -> None:
+        me = self.parties[party]
+        own = phone is None or _digits(phone) == _digits(me.phone)
+        number = me.phone if phone is None else phone
+        await self._act(
+            party, "contact", shown=f"[contact {number}]", phone=number, contact_is_own=own
+        )
+
+    async def pin(self, party: str, pin: str) -> None:
+        await self._act(party, "pin", shown="[PIN entered]", text=pin)
+
+    async def open_link(self, party: str, link: str) -> None:
+        token = link.rsplit("start=", 1)[-1]
+        await self._act(party, "link", shown=f"[opened {link}]", text=token)
+
+    async def biometric(self, party: str, answer: Literal["approve", "refuse"]) -> None:
+        await self._act(party, "biometric", shown=f"[biometric: {answer}]", text=answer)
+
+    async def advance(self, by: timedelta) -> None:
+        self.clock.advance(by)
+        await self.settle()
+
+    async def _act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> None:
+        me = self.parties[party]
+        key = f"sim:{self._session}:{next(self._keys)}"
+        me.chat.append(ChatMessage(f"in:{key}", shown, from_bot=False))
+        inbound = Inbound(
+            key=key, user=party, kind=kind, language=me.language, name=me.display_name, **fields
+        )
+        await self.deliver(await self.engine.handle(inbound))
+        await self.settle()
+
+    async def together(self, actions: list[tuple[str, InboundKind, dict[str, Any]]]) -> None:
+        """Deliver several events before delivering any reply (double taps, races)."""
+        import asyncio
+
+        inbounds = []
+        for party, kind, fields in actions:
+            me = self.parties[party]
+            key = f"sim:{self._session}:{next(self._keys)}"
+            me.chat.append(
+                ChatMessage(f"in:{key}", str(fields.get("shown", kind)), from_bot=False)
+            )
+            clean = {k: v for k, v in fields.items() if k != "shown"}
+            inbounds.append(
+                Inbound(
+                    key=key,
+                    user=party,
+                    kind=kind,
+                    language=me.language,
+                    name=me.display_name,
+                    **clean,
+                )
+            )
+        results = await asyncio.gather(*(self.engine.handle(i) for i in inbounds))
+        for outs in results:
+            await self.deliver(outs)
+        await self.settle()
+
+    async def settle(self) -> None:
+        await self.deliver([o for _, o in await self.engine.undelivered()])
+        await self.deliver(await self.engine.run_due())
+
+    # -- delivery -------------------------------------------------------------------------------
+    async def deliver(self, outs: list[Outbound]) -> None:
+        done: list[tuple[Outbound, str]] = []
+        for out in outs:
+            done.append((out, self._apply(out)))
+        if done:
+            await self.engine.delivered(done)
+
+    def _apply(self, out: Outbound) -> str:
+        if out.kind == "sms":
+            owner = next(
+                (p for p in self.parties.values() if _digits(p.phone) == _digits(out.phone)), None
+            )
+            if owner is not None:
+                owner.sms.append(out.text)
+                self.events.append(SeenEvent(owner.name, "sms", "sms", out.key, out.text))
+            return ""
+        party = self.parties.get(out.to)
+        if party is None:
+            return ""
+        if out.kind == "send":
+            platform_id = str(next(self._platform_ids))
+            if not any(m.ref == out.ref for m in party.chat):  # redelivery after a restart
+                party.chat.append(ChatMessage(out.ref, out.text, True, out.key, out.buttons))
+            self.events.append(
+                SeenEvent(party.name, "chat", "send", out.key, out.text, out.buttons, out.ref)
+            )
+            return platform_id
+        if out.kind == "toast":
+            self.events.append(SeenEvent(party.name, "chat", "toast", out.key, out.text))
+            return ""
+        target = next((m for m in reversed(party.chat) if m.ref == out.ref), None)
+        if target is not None:
+            if out.kind == "edit":
+                target.text, target.key, target.buttons = out.text, out.key, out.buttons
+                target.edited = True
+            else:
+                target.deleted = True
+                if not target.from_bot:
+                    target.text = "[deleted]"  # a typed secret leaves the transcript too
+        self.events.append(
+            SeenEvent(party.name, "chat", out.kind, out.key, out.text, out.buttons, out.ref)
+        )
+        return ""
+
+    # -- looking ------------------------------------------------------------------------------
+    def find_button(
+        self,
+        party: str,
+        button: str | None = None,
+        *,
+        label: str | None = None,
+        label_contains: str | None = None,
+        on: str | None = None,
+        nth: int = 1,
+    ) -> tuple[ChatMessage, Button]:
+        def matches(b: Button) -> bool:
+            if button is not None:
+                return b.id == button
+            if label is not None:
+                return b.label == label
+            return label_contains is not None and label_contains in b.label
+
+        messages = [m for m in reversed(self.parties[party].chat) if m.from_bot and not m.deleted]
+        if on is not None:
+            messages = [m for m in messages if m.ref == on]
+        for message in messages:
+            found = [b for row in message.buttons for b in row if matches(b)]
+            if len(found) >= nth:
+                return message, found[nth - 1]
+        present = [f"{b.id} ({b.label})" for m in messages[:3] for row in m.buttons for b in row]
+        wanted = button or label or label_contains
+        raise TapError(
+            f"{party} has no button {wanted!r} to tap; buttons present: "
+            f"{', '.join(present) or 'none'}"
+        )
+
+
+def _digits(phone: str) -> str:
+    return "".join(c for c in phone if c.isdigit())

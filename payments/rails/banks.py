@@ -1,0 +1,93 @@
+"""The simulated banks behind UPI, Pix and PayNow: accounts found by phone, balances, transfers."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from payments.money import Money
+from payments.rails.base import CallLog, Injections
+from payments.rails.processor import RailResult
+from payments.records import BankAccount
+
+if TYPE_CHECKING:
+    from storage.base import Tx
+
+DEFAULT_BALANCE_MINOR = 5_000_000
+
+
+class BankRefused(Exception):
+    """The bank would not answer (an injected fault or an outage)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class Banks:
+    def __init__(self, injections: Injections, log: CallLog) -> None:
+        self._inject = injections
+        self._log = log
+
+    def accounts(self, tx: Tx, phone: str, bank: str, currency: str) -> list[BankAccount]:
+        """The accounts `bank` holds for `phone`: one to three, the same every time."""
+        self._log.record("bank.accounts", phone=phone, bank=bank)
+        fault = self._inject.take("bank.accounts", {"bank": bank})
+        if fault is not None and fault.outcome != "ok":
+            raise BankRefused(fault.code or "bank_unavailable")
+        found = tx.bank_accounts(phone, bank)
+        if found:
+            return found
+        seed = hashlib.sha256(f"{phone}|{bank}".encode()).digest()
+        for i in range(1 + seed[0] % 3):
+            number = "".join(str(b % 10) for b in seed[4 + i * 10 : 14 + i * 10])
+            tx.add_bank_account(
+                BankAccount(
+                    f"acct-{seed[1 + i]:02x}{seed[20 + i]:02x}{i}-{number[-4:]}",
+                    bank,
+                    phone,
+                    number,
+                    number[-4:],
+                    Money(DEFAULT_BALANCE_MINOR, currency),
+                )
+            )
+        return tx.bank_accounts(phone, bank)
+
+    def open_account(self, tx: Tx, account_id: str, bank: str, phone: str, balance: Money) -> None:
+        number = "".join(str(b % 10) for b in hashlib.sha256(account_id.encode()).digest()[:10])
+        tx.add_bank_account(BankAccount(account_id, bank, phone, number, number[-4:], balance))
+
+    def transfer(
+        self, tx: Tx, payment_id: str, source: str, target: str, amount: Money
+    ) -> RailResult:
+        self._log.record("bank.transfer", payment=payment_id, amount=amount.code())
+        fault = self._inject.take("bank.transfer", {"amount": amount.code()})
+        if fault is not None:
+            if fault.outcome == "declined":
+                return RailResult("declined", fault.code or "do_not_honour")
+            if fault.outcome == "error":
+                return RailResult("error", fault.code or "processing_error")
+            if fault.outcome in ("timeout", "delay"):
+                tx.record_charge(payment_id, source, amount, "succeeded", None)
+                self._move(tx, source, target, amount)
+                return RailResult("unknown")
+        account = tx.bank_account(source)
+        if account is None or account.balance.minor < amount.minor:
+            return RailResult("declined", "insufficient_funds")
+        self._move(tx, source, target, amount)
+        tx.record_charge(payment_id, source, amount, "succeeded", None)
+        return RailResult("succeeded")
+
+    def refund(
+        self, tx: Tx, payment_id: str, source: str, target: str, amount: Money
+    ) -> RailResult:
+        self._log.record("bank.refund", payment=payment_id, amount=amount.code())
+        fault = self._inject.take("bank.refund", {"amount": amount.code()})
+        if fault is not None and fault.outcome != "ok":
+            return RailResult("error", fault.code or "processing_error")
+        self._move(tx, target, source, amount)
+        return RailResult("succeeded")
+
+    def _move(self, tx: Tx, source: str, target: str, amount: Money) -> None:
+        tx.adjust_bank_balance(source, -amount.minor)
+        tx.adjust_bank_balance(target, amount.minor)

@@ -1,0 +1,143 @@
+"""The SQLite adapter: aiosqlite, WAL, one writer that commits a batch of units in one transaction.
+
+Every awaited aiosqlite call is a thread round trip (30-100 µs here), so a unit of work is not a
+series of awaits: the writer task collects the units waiting, runs them all on aiosqlite's worker
+thread in **one hop** and one COMMIT, each inside its own SAVEPOINT (a failing unit rolls back
+alone), and releases their results only after the COMMIT (group commit; see
+shared/reference/libraries.md §5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from importlib import resources
+from typing import Any, Literal, TypeVar
+
+import aiosqlite
+
+from storage.base import StorageError
+from storage.sealer import Sealer
+from storage.tx import SqliteTx
+
+T = TypeVar("T")
+_MAX_BATCH = 256
+_Item = tuple[Callable[[SqliteTx], Any], "asyncio.Future[Any]"]
+
+
+def migrations() -> list[tuple[int, str]]:
+    folder = resources.files("storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration newer than `PRAGMA user_version`, each in its own transaction."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version, sql in migrations():
+        if version > current:
+            conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+            current = version
+    return int(current)
+
+
+class SqliteStore:
+    def __init__(self, db: aiosqlite.Connection, sealer: Sealer) -> None:
+        self._db = db
+        self._sealer = sealer
+        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_loop())
+
+    @classmethod
+    async def open(
+        cls, path: str, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    ) -> SqliteStore:
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute(f"PRAGMA synchronous={synchronous}")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db._execute(migrate, db._conn)  # type: ignore[no-untyped-call]  # see below
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open {path}: {exc}") from None
+        return cls(db, Sealer.for_database(path))
+
+    async def run(self, work: Callable[[SqliteTx], T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((work, future))
+        return await future
+
+    async def close(self) -> None:
+        self._queue.put_nowait(None)
+        await self._writer
+        await self._db.close()
+
+    async def _write_loop(self) -> None:
+        while True:
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while not self._queue.empty() and len(batch) < _MAX_BATCH:
+                item = self._queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                # aiosqlite has no public "run this function on the worker thread"; _execute is
+                # that, and the version range in pyproject.toml pins the API we rely on.
+                outcomes = await self._db._execute(  # type: ignore[no-untyped-call]  # untyped upstream
+                    self._run_batch, [w for w, _ in batch]
+                )
+            except sqlite3.Error as exc:
+                error = StorageError(str(exc))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+            else:
+                for (ok, value), (_, future) in zip(outcomes, batch, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+            if stop:
+                return
+
+    def _run_batch(self, works: list[Callable[[SqliteTx], Any]]) -> list[tuple[bool, Any]]:
+        conn = self._db._conn
+        tx = SqliteTx(conn, self._sealer)
+        outcomes: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for work in works:
+                conn.execute("SAVEPOINT unit")
+                try:
+                    value = work(tx)
+                except Exception as exc:  # a failing unit rolls back alone; the caller gets it
+                    conn.execute("ROLLBACK TO unit")
+                    conn.execute("RELEASE unit")
+                    outcomes.append((False, _translate(exc)))
+                else:
+                    conn.execute("RELEASE unit")
+                    outcomes.append((True, value))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, sqlite3.Error):
+        return StorageError(str(exc))
+    return exc

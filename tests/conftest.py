@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import simulator
+from bot.config import Settings, load_settings
+from bot.transports.simulator import Simulator
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings(ROOT / "config.yaml")
+
+
+@pytest.fixture
+async def sim(settings: Settings, tmp_path: Path) -> AsyncIterator[Simulator]:
+    async with simulator(settings, str(tmp_path / "paychat.db"), START) as s:
+        yield s
+
+
+def keys(sim: Simulator, party: str, since: int = 0) -> list[str]:
+    return [e.key for e in sim.events[since:] if e.party == party]
+
+
+async def onboard(sim: Simulator, name: str, role: str, phone: str, shown: str = "") -> None:
+    sim.add_party(name, shown or name.capitalize(), phone=phone)
+    await sim.text(name, "/start")
+    await sim.tap(name, role)
+    await sim.share_contact(name)
+    if role == "business":
+        await sim.text(name, shown or name.capitalize())
