@@ -118,6 +118,14 @@ class Storage(_Frozen):
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
 
 
+class Telegram(_Frozen):
+    bot_username: str = Field(default="PayChatSimBot", pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    per_chat_interval: Duration = timedelta(seconds=1)
+    global_per_second: int = Field(default=30, ge=1)
+
+
 class Settings(_Frozen):
     markets: dict[str, Market] = Field(min_length=1)
     refused: Refused = Refused()
@@ -125,6 +133,7 @@ class Settings(_Frozen):
     payments: Payments = Payments()
     locales: Locales = Locales()
     storage: Storage = Storage()
+    telegram: Telegram = Telegram()
 
     @field_validator("markets")
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any
 from bot.clock import Clock, IdSource
 from bot.config import Settings
 from bot.messages import Button, Inbound, Outbound
-from bot.render import Renderer
+from bot.render import Renderer, TemplateProblem
 from flows.machine import Ctx, Say
 from flows.router import dispatch
 from payments.rails.base import Rails
@@ -49,7 +49,8 @@ class Engine:
         except Exception as exc:
             # Never a traceback to a person: log the type only (messages may quote input), then
             # answer with a template in a unit of its own.
-            log.error("event %s failed: %s", inbound.key, type(exc).__name__)
+            detail = str(exc) if isinstance(exc, TemplateProblem) else ""
+            log.error("event %s failed: %s %s", inbound.key, type(exc).__name__, detail)
             return await self.store.run(partial(self._failed, inbound))
 
     async def run_due(self) -> list[Outbound]:

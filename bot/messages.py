@@ -21,6 +21,7 @@ class Inbound:
     key: str
     user: str
     kind: InboundKind
+    transport: str = "sim"
     text: str = ""
     button: str = ""
     message: str = ""  # logical id of the message a button was tapped on

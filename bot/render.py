@@ -13,12 +13,23 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_datetime
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    UndefinedError,
+    pass_context,
+)
 from jinja2.runtime import Context
 
 from payments.money import Money
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+class TemplateProblem(Exception):
+    """A template could not be rendered: a missing variable or template (a bug, not input)."""
 
 
 def template_keys(locale: str = "en") -> set[str]:
@@ -56,8 +67,6 @@ class Renderer:
             loader=FileSystemLoader(str(TEMPLATES)),
             undefined=StrictUndefined,
             autoescape=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
             auto_reload=False,
             keep_trailing_newline=False,
         )
@@ -74,4 +83,8 @@ class Renderer:
         template = self._cache.get((locale, key)) or self._cache.get((self.default, key))
         if template is None:
             raise KeyError(f"no template for message key {key!r}")
-        return template.render({"_locale": locale, **values}).strip()
+        try:
+            return template.render({"_locale": locale, **values}).strip()
+        except UndefinedError as exc:
+            # Name the template and the variable; never the values, which may be secrets.
+            raise TemplateProblem(f"{locale}/{key}.j2: {exc.message}") from None

@@ -99,12 +99,21 @@ class Ctx:
         ref: str = "",
         ask_contact: bool = False,
         pin_pad: bool = False,
-        phone: str = "",
+        sms_phone: str = "",
         **vars: Any,
     ) -> None:
+        """Record a reply. Keyword arguments other than these controls are template values."""
         self.says.append(
             Say(
-                key, to or self.inbound.user, kind, vars, buttons, ref, ask_contact, pin_pad, phone
+                key,
+                to or self.inbound.user,
+                kind,
+                vars,
+                buttons,
+                ref,
+                ask_contact,
+                pin_pad,
+                sms_phone,
             )
         )
 
@@ -123,6 +132,7 @@ class FlowModel:
         self.state = state
         self.data = data
         self.done = False
+        self.handoff: tuple[str, dict[str, Any]] | None = None
 
     @property
     def text(self) -> str:
@@ -135,8 +145,18 @@ class FlowModel:
     def tapped(self, *ids: str) -> bool:
         return self.button in ids
 
-    def finish(self) -> None:
+    def __getattr__(self, name: str) -> Any:
+        # `tapped_<id>` conditions, so transitions read as data: conditions="tapped_accept".
+        if name.startswith("tapped_"):
+            button = name.removeprefix("tapped_")
+            return lambda *_: self.ctx.inbound.button == button
+        raise AttributeError(name)
+
+    def finish(self, then: str | None = None, **data: Any) -> None:
+        """End this flow; `then` names a flow to start next (e.g. adding a method mid-payment)."""
         self.done = True
+        if then is not None:
+            self.handoff = (then, data)
 
 
 class Flow:

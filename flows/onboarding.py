@@ -122,6 +122,10 @@ class Onboarding(FlowModel):
             market=self.ctx.settings.markets[user.market].name,
         )
         show_menu(self.ctx)
+        if link := self.data.get("link"):  # they came through a payment link: show it now
+            from flows.pay import open_link
+
+            open_link(self.ctx, link)
         self.finish()
 
 

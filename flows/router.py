@@ -4,52 +4,42 @@ request go to paying, anything else goes to the party's current conversation."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
-from bot.messages import OutboundKind
-from flows import onboarding
-from flows.machine import Ctx, Flow, FlowModel
+from flows import after_payment, methods, onboarding, pay, payment_setup, pin_setup, request
+from flows.conversation import FLOWS, not_understood, refuse, register, run, start
+from flows.jobs import JOBS, run_job
+from flows.machine import Ctx
 from flows.menu import show_help, show_menu
 
-FLOWS: dict[str, Flow] = {f.name: f for f in (onboarding.FLOW,)}
-STARTERS: dict[str, Callable[[Ctx, str], None]] = {}
-"""Commands and menu buttons that start something, by name (`request` for /request and
-menu:request); filled by the flows that exist. The argument is the command's text after it."""
+register(onboarding.FLOW, payment_setup.FLOW, methods.FLOW, pin_setup.FLOW, request.FLOW, pay.FLOW)
+JOBS.update(
+    {
+        "request.expire": request.expire,
+        "pay.status": after_payment.check_status,
+        "pin.unlock": after_payment.unlock_pin,
+    }
+)
 
-ROLE_OF: dict[str, str] = {}
-"""Starters only one role may use (`request` → business)."""
-
-
-def register(name: str, starter: Callable[[Ctx, str], None], role: str | None = None) -> None:
-    STARTERS[name] = starter
-    if role:
-        ROLE_OF[name] = role
-
-
-def start(ctx: Ctx, flow: Flow, **data: object) -> None:
-    model = flow.model(ctx, flow.initial, dict(data))
-    run(ctx, flow, model, "begin")
-
-
-def run(ctx: Ctx, flow: Flow, model: FlowModel, trigger: str) -> bool:
-    fired = flow.fire(model, trigger)
-    user_id = ctx.inbound.user
-    if model.done:
-        ctx.tx.clear_conversation(user_id)
-    elif fired:
-        ctx.tx.save_conversation(user_id, flow.name, model.state.name, model.data, ctx.now)
-    return fired
-
-
-def not_understood(ctx: Ctx, hint: str = "") -> None:
-    kind: OutboundKind = "toast" if ctx.inbound.kind == "tap" else "send"
-    ctx.say("error.not_understood", kind=kind, hint=hint)
+Role = Literal["business", "customer"] | None
+STARTERS: dict[str, tuple[Callable[[Ctx, str], None], Role]] = {
+    "request": (lambda ctx, _: start(ctx, request.FLOW, kind="request"), "business"),
+    "link": (lambda ctx, _: start(ctx, request.FLOW, kind="link"), "business"),
+    "settings": (lambda ctx, _: start(ctx, payment_setup.FLOW, entry="settings"), "business"),
+    "setup": (lambda ctx, _: start(ctx, payment_setup.FLOW, entry="setup"), "business"),
+    "refund": (after_payment.refund, "business"),
+    "methods": (lambda ctx, _: start(ctx, methods.FLOW), "customer"),
+    "pin": (lambda ctx, _: start(ctx, pin_setup.FLOW), "customer"),
+    "history": (after_payment.history, None),
+    "receipt": (after_payment.receipt, None),
+}
+"""Commands (`/request`) and menu buttons (`menu:request`) that start something, with the
+role allowed to use them. The argument is the command's text after its name."""
 
 
 def dispatch(ctx: Ctx) -> None:
     inbound = ctx.inbound
     if inbound.kind == "job":
-        from flows.jobs import run_job
-
         run_job(ctx)
         return
     command, arg = "", ""
@@ -59,36 +49,42 @@ def dispatch(ctx: Ctx) -> None:
     elif inbound.kind == "link":
         command, arg = "/start", inbound.text.strip()
     if ctx.user is None:
-        _unregistered(ctx, command)
-        return
-    if command:
+        _unregistered(ctx, command, arg.strip())
+    elif command:
         _command(ctx, command, arg.strip())
-        return
-    if inbound.kind == "tap" and inbound.button.startswith("menu:"):
+    elif inbound.kind == "tap" and inbound.button.startswith("menu:"):
         _starter(ctx, inbound.button.removeprefix("menu:"), "")
-        return
-    if inbound.kind == "tap" and inbound.message.startswith("rq:") and "pay_request" in STARTERS:
-        STARTERS["pay_request"](ctx, inbound.message.removeprefix("rq:"))
-        return
-    _continue(ctx)
+    elif (
+        inbound.kind == "tap"
+        and inbound.message.startswith("rq:")
+        and (inbound.button in ("pay", "decline"))
+    ):
+        start(ctx, pay.FLOW, request=inbound.message.removeprefix("rq:"), button=inbound.button)
+    elif (
+        inbound.kind == "tap"
+        and inbound.message.startswith("rqb:")
+        and inbound.button == ("cancel")
+    ):
+        request.cancel(ctx, inbound.message.removeprefix("rqb:"))
+    else:
+        _continue(ctx)
 
 
-def _unregistered(ctx: Ctx, command: str) -> None:
+def _unregistered(ctx: Ctx, command: str, arg: str) -> None:
     conv = ctx.tx.conversation(ctx.inbound.user)
-    if command == "/start" or conv is None or conv[0] != "onboarding":
-        start(ctx, onboarding.FLOW)
-        return
     if command == "/help":
         show_help(ctx)
-        return
-    _continue(ctx)
+    elif command == "/start" or conv is None or conv[0] != "onboarding":
+        start(ctx, onboarding.FLOW, **({"link": arg} if arg else {}))
+    else:
+        _continue(ctx)
 
 
 def _command(ctx: Ctx, command: str, arg: str) -> None:
     if command == "/start":
         ctx.tx.clear_conversation(ctx.inbound.user)
-        if arg and "open_link" in STARTERS:
-            STARTERS["open_link"](ctx, arg)
+        if arg:
+            pay.open_link(ctx, arg)
         else:
             show_menu(ctx)
     elif command == "/help":
@@ -104,18 +100,14 @@ def _command(ctx: Ctx, command: str, arg: str) -> None:
 
 
 def _starter(ctx: Ctx, name: str, arg: str) -> None:
-    starter = STARTERS.get(name)
+    starter, role = STARTERS.get(name, (None, None))
     if starter is None:
         not_understood(ctx, hint="help")
-        return
-    role = ROLE_OF.get(name)
-    if role and ctx.me.role != role:
-        ctx.say(
-            "error.not_allowed", kind="toast" if ctx.inbound.kind == "tap" else "send", role=role
-        )
-        return
-    ctx.tx.clear_conversation(ctx.inbound.user)
-    starter(ctx, arg)
+    elif role and ctx.me.role != role:
+        refuse(ctx, "error.not_allowed", role=role)
+    else:
+        ctx.tx.clear_conversation(ctx.inbound.user)
+        starter(ctx, arg)
 
 
 def _continue(ctx: Ctx) -> None:

@@ -129,7 +129,17 @@ class SqliteTx:
         rows = self.c.execute(
             "SELECT id, body FROM outbox WHERE delivered=0 ORDER BY id LIMIT ?", (limit,)
         )
-        return [(row[0], outbound_from_json(row[1])) for row in rows]
+        return [(row[0], outbound_from_json(self._unseal(row[1]))) for row in rows]
+
+    def _body(self, out: Outbound) -> str:
+        # An SMS carries a one-time code: sealed at rest like every other secret.
+        text = outbound_to_json(out)
+        return "sealed:" + self.sealer.seal(text).decode() if out.kind == "sms" else text
+
+    def _unseal(self, body: str) -> str:
+        if body.startswith("sealed:"):
+            return self.sealer.open(body.removeprefix("sealed:").encode())
+        return body
 
     def mark_delivered(self, ids: list[int]) -> None:
         self.c.executemany("UPDATE outbox SET delivered=1 WHERE id=?", [(i,) for i in ids])

@@ -55,7 +55,10 @@ def test_cli_stops_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, lambda d: d["security"].update(pin_attempts=0))
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "--config", str(path), "check-config"],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 2
     assert "security.pin_attempts" in result.stderr

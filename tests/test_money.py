@@ -29,8 +29,14 @@ def test_parses_what_people_type(text: str, currency: str, minor: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "problem"),
-    [("0", "zero"), ("-5", "negative"), ("1.234", "too_many_decimals"), ("ten", "not_a_number"),
-     ("", "not_a_number"), ("1,2,3", "not_a_number")],
+    [
+        ("0", "zero"),
+        ("-5", "negative"),
+        ("1.234", "too_many_decimals"),
+        ("ten", "not_a_number"),
+        ("", "not_a_number"),
+        ("1,2,3", "not_a_number"),
+    ],
 )
 def test_says_which_rule_an_amount_broke(text: str, problem: str) -> None:
     assert parse_amount(text, "INR") == problem
@@ -59,8 +65,9 @@ def test_plain_notation_round_trips(minor: int, currency: str) -> None:
 def test_what_we_show_we_can_read_back(minor: int, locale: str) -> None:
     currency = {"en_IN": "INR", "pt_BR": "BRL", "en_SG": "SGD"}[locale]
     money = Money(minor, currency)
-    assert parse_amount(money.format(locale, "S$" if currency == "SGD" else None),
-                        currency) == money
+    assert (
+        parse_amount(money.format(locale, "S$" if currency == "SGD" else None), currency) == money
+    )
 
 
 def test_money_never_mixes_currencies() -> None:

@@ -12,13 +12,20 @@ from tests.conftest import START, keys, onboard
 async def test_business_onboards_with_a_shared_contact(sim: Simulator) -> None:
     await onboard(sim, "shop", "business", "+91 98765 43210", "Chai Point")
     assert keys(sim, "shop") == [
-        "welcome", "onboarding.ask_phone", "onboarding.ask_business_name", "onboarding.done",
+        "welcome",
+        "onboarding.ask_phone",
+        "onboarding.ask_business_name",
+        "onboarding.done",
         "menu",
     ]
     user = await sim.engine.store.run(lambda tx: tx.user("shop"))
     assert user is not None
     assert (user.role, user.phone, user.market, user.name) == (
-        "business", "+919876543210", "IN", "Chai Point")
+        "business",
+        "+919876543210",
+        "IN",
+        "Chai Point",
+    )
 
 
 async def test_customer_types_a_number_and_uses_the_display_name(sim: Simulator) -> None:
@@ -33,8 +40,10 @@ async def test_customer_types_a_number_and_uses_the_display_name(sim: Simulator)
 
 
 async def test_refused_markets_name_the_supported_ones(sim: Simulator) -> None:
-    for name, phone, country in (("pablo", "+34 612 345 678", "Spain"),
-                                 ("ana", "+52 55 1234 5678", "Mexico")):
+    for name, phone, country in (
+        ("pablo", "+34 612 345 678", "Spain"),
+        ("ana", "+52 55 1234 5678", "Mexico"),
+    ):
         sim.add_party(name, phone=phone)
         await sim.text(name, "/start")
         await sim.tap(name, "customer")

@@ -103,8 +103,9 @@ async def test_secrets_are_sealed_at_rest(tmp_path: Path) -> None:
 
     path = tmp_path / "sealed.db"
     s = await SqliteStore.open(str(path))
-    account = BankAccount("acct-1", "HDFC Bank", "+919812345678", "123456789012", "9012",
-                          Money(100, "INR"))
+    account = BankAccount(
+        "acct-1", "HDFC Bank", "+919812345678", "123456789012", "9012", Money(100, "INR")
+    )
     await s.run(lambda tx: tx.add_bank_account(account))
     assert (await s.run(lambda tx: tx.bank_account("acct-1"))) == account
     await s.close()

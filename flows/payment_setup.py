@@ -1,0 +1,233 @@
+"""The business setup wizard, in WhatsApp Business's order: Settings → Payments → Add payment
+method → accept the terms → choose your bank → verify by SMS code → choose the account →
+confirm."""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+from typing import Any
+
+from flows.machine import Btn, Flow, FlowModel
+from payments import codes
+from payments.rails.banks import BankRefused
+
+PURPOSE = "bank_verification"
+
+
+class S(Enum):
+    START = auto()
+    SETTINGS = auto()
+    OVERVIEW = auto()
+    TERMS = auto()
+    CHOOSE_BANK = auto()
+    ENTER_CODE = auto()
+    CHOOSE_ACCOUNT = auto()
+    CONFIRM = auto()
+    DONE = auto()
+
+
+class PaymentSetup(FlowModel):
+    flow = "payment_setup"
+
+    # -- entry --------------------------------------------------------------------------------
+    def from_settings(self) -> bool:
+        return self.data.get("entry") == "settings"
+
+    def show_settings(self) -> None:
+        self.ctx.say("settings", buttons=((Btn("payments"),),))
+
+    def show_overview(self) -> None:
+        payout = self.ctx.tx.payout(self.ctx.me.id)
+        if payout is None:
+            self.ctx.say(
+                "payments.overview", bank=None, last4=None, buttons=((Btn("add_method"),),)
+            )
+        else:
+            self.data["bank"] = payout.bank
+            self.ctx.say(
+                "payments.overview",
+                bank=payout.bank,
+                last4=payout.last4,
+                buttons=((Btn("change_account"), Btn("remove")),),
+            )
+
+    def has_payout(self) -> bool:
+        return self.ctx.tx.payout(self.ctx.me.id) is not None
+
+    def remove_payout(self) -> None:
+        self.ctx.tx.remove_payout(self.ctx.me.id)
+        self.ctx.say("payments.removed", bank=self.data.get("bank", ""))
+        self.finish()
+
+    # -- terms and bank -----------------------------------------------------------------------
+    def show_terms(self) -> None:
+        self.ctx.say("setup.terms", buttons=((Btn("accept"), Btn("decline")),))
+
+    def declined(self) -> None:
+        self.ctx.say("setup.terms_declined")
+        self.finish()
+
+    def show_banks(self) -> None:
+        banks = self.ctx.market.banks
+        self.ctx.say(
+            "setup.choose_bank",
+            banks=banks,
+            buttons=tuple((Btn(f"bank:{i}", label=b),) for i, b in enumerate(banks)),
+        )
+
+    def bank_picked(self) -> bool:
+        index = self.button.removeprefix("bank:")
+        return (
+            self.button.startswith("bank:")
+            and index.isdigit()
+            and (int(index) < len(self.ctx.market.banks))
+        )
+
+    def keep_bank(self) -> None:
+        self.data["bank"] = self.ctx.market.banks[int(self.button.removeprefix("bank:"))]
+
+    # -- the SMS code -------------------------------------------------------------------------
+    def send_code(self) -> None:
+        ctx = self.ctx
+        policy = ctx.settings.security
+        if not codes.can_send(ctx.tx, ctx.me.id, ctx.now, policy):
+            ctx.say("setup.resend_limit", per_hour=policy.sms_resends_per_hour)
+            return
+        if not ctx.rails.sms.send(ctx.me.phone, PURPOSE):
+            ctx.say("setup.sms_failed", buttons=((Btn("resend"),),))
+            return
+        code = ctx.ids.digits(policy.sms_code_length)
+        codes.issue(ctx.tx, ctx.me.id, PURPOSE, code, ctx.now, policy)
+        ctx.say(
+            "sms.code",
+            kind="sms",
+            sms_phone=ctx.me.phone,
+            code=code,
+            minutes=int(policy.sms_code_lifetime.total_seconds() // 60),
+            purpose=PURPOSE,
+        )
+        ctx.say("setup.sms_sent", phone=ctx.me.phone[-4:], bank=self.data["bank"])
+
+    def code_ok(self) -> bool:
+        check = codes.verify(self.ctx.tx, self.ctx.me.id, PURPOSE, self.text, self.ctx.now)
+        self.data["_check"] = [check.outcome, check.tries_left]
+        return check.outcome == "ok"
+
+    def explain_code(self) -> None:
+        if "_check" not in self.data:  # the code was right; the bank's answer was explained
+            return
+        outcome, left = self.data.pop("_check")
+        if outcome == "wrong":
+            self.ctx.say("setup.code_wrong", tries_left=left)
+        else:
+            self.ctx.say("setup.code_expired", reason=outcome, buttons=((Btn("resend"),),))
+
+    def load_accounts(self) -> bool:
+        self.data.pop("_check", None)
+        ctx = self.ctx
+        try:
+            accounts = ctx.rails.banks.accounts(
+                ctx.tx, ctx.me.phone, self.data["bank"], ctx.market.currency
+            )
+        except BankRefused:
+            ctx.say("setup.bank_unavailable", bank=self.data["bank"], buttons=((Btn("retry"),),))
+            return False
+        self.data["accounts"] = {a.id: a.last4 for a in accounts}
+        return True
+
+    def show_accounts(self) -> None:
+        accounts: dict[str, str] = self.data["accounts"]
+        self.ctx.say(
+            "setup.choose_account",
+            bank=self.data["bank"],
+            count=len(accounts),
+            buttons=tuple(
+                (Btn(f"acct:{i}", label=f"•••• {last4}"),)
+                for i, last4 in enumerate(accounts.values())
+            ),
+        )
+
+    def account_picked(self) -> bool:
+        index = self.button.removeprefix("acct:")
+        return (
+            self.button.startswith("acct:")
+            and index.isdigit()
+            and (int(index) < len(self.data.get("accounts", {})))
+        )
+
+    def keep_account(self) -> None:
+        accounts = list(self.data["accounts"].items())
+        self.data["account"], self.data["last4"] = accounts[int(self.button.removeprefix("acct:"))]
+
+    def show_confirm(self) -> None:
+        self.ctx.say(
+            "setup.confirm",
+            bank=self.data["bank"],
+            last4=self.data["last4"],
+            buttons=((Btn("confirm"), Btn("cancel")),),
+        )
+
+    def save(self) -> None:
+        ctx = self.ctx
+        ctx.tx.set_payout(ctx.me.id, self.data["bank"], self.data["account"], ctx.now)
+        ctx.say("setup.done", bank=self.data["bank"], last4=self.data["last4"])
+        self.finish()
+
+    def cancel(self) -> None:
+        self.ctx.say("cancelled")
+        self.finish()
+
+
+def _tap(source: S, dest: S | None, **more: Any) -> dict[str, Any]:
+    return {"trigger": "tap", "source": source, "dest": dest, **more}
+
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "begin", "source": S.START, "dest": S.SETTINGS, "conditions": "from_settings"},
+    {"trigger": "begin", "source": S.START, "dest": S.TERMS},
+    _tap(S.SETTINGS, S.OVERVIEW, conditions="tapped_payments"),
+    _tap(S.OVERVIEW, S.TERMS, conditions="tapped_add_method"),
+    _tap(
+        S.OVERVIEW,
+        S.CHOOSE_ACCOUNT,
+        conditions=["tapped_change_account", "has_payout", "load_accounts"],
+    ),
+    _tap(S.OVERVIEW, S.DONE, conditions=["tapped_remove", "has_payout"], after="remove_payout"),
+    _tap(S.TERMS, S.CHOOSE_BANK, conditions="tapped_accept"),
+    _tap(S.TERMS, S.DONE, conditions="tapped_decline", after="declined"),
+    _tap(
+        S.CHOOSE_BANK,
+        S.ENTER_CODE,
+        conditions="bank_picked",
+        before="keep_bank",
+        after="send_code",
+    ),
+    {
+        "trigger": "text",
+        "source": S.ENTER_CODE,
+        "dest": S.CHOOSE_ACCOUNT,
+        "conditions": ["code_ok", "load_accounts"],
+    },
+    {"trigger": "text", "source": S.ENTER_CODE, "dest": None, "after": "explain_code"},
+    _tap(S.ENTER_CODE, None, conditions="tapped_resend", after="send_code"),
+    _tap(S.ENTER_CODE, S.CHOOSE_ACCOUNT, conditions=["tapped_retry", "load_accounts"]),
+    _tap(S.CHOOSE_ACCOUNT, S.CONFIRM, conditions="account_picked", before="keep_account"),
+    _tap(S.CONFIRM, S.DONE, conditions="tapped_confirm", after="save"),
+    _tap(S.CONFIRM, S.DONE, conditions="tapped_cancel", after="cancel"),
+]
+
+FLOW = Flow(
+    "payment_setup",
+    PaymentSetup,
+    S,
+    TRANSITIONS,
+    S.START,
+    on_enter={
+        S.SETTINGS: "show_settings",
+        S.OVERVIEW: "show_overview",
+        S.TERMS: "show_terms",
+        S.CHOOSE_BANK: "show_banks",
+        S.CHOOSE_ACCOUNT: "show_accounts",
+        S.CONFIRM: "show_confirm",
+    },
+)

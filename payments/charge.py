@@ -1,0 +1,75 @@
+"""One payment attempt against the right rail, and what follows from its outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from payments import ledger
+from payments.rails.processor import RailResult
+from payments.records import Method, Payment, PaymentRequest
+from storage.base import DuplicateError
+
+if TYPE_CHECKING:
+    from bot.clock import IdSource
+    from payments.rails.base import Rails
+    from storage.base import Tx
+
+
+def attempt(
+    tx: Tx,
+    rails: Rails,
+    ids: IdSource,
+    request: PaymentRequest,
+    customer_id: str,
+    method: Method,
+    now: datetime,
+) -> tuple[Payment, RailResult] | None:
+    """Charge `method` for `request`; None when the request already has a live or successful
+    payment (the database refuses a second one, so a double tap can never charge twice)."""
+    payment = Payment(
+        ids.ref("TX"),
+        request.id,
+        customer_id,
+        method.id,
+        method.kind,
+        request.amount,
+        "authorising",
+        None,
+        now,
+    )
+    try:
+        tx.add_payment(payment)
+    except DuplicateError:
+        return None
+    if method.kind == "card":
+        result = rails.processor.authorize(tx, payment.id, method.token, request.amount)
+    else:
+        payout = tx.payout(request.business_id)
+        if payout is None:
+            result = RailResult("error", "processing_error")
+        else:
+            result = rails.banks.transfer(
+                tx, payment.id, method.token, payout.account_id, request.amount
+            )
+    return payment, result
+
+
+def succeed(tx: Tx, payment: Payment, request: PaymentRequest, now: datetime) -> None:
+    tx.set_payment_status(payment.id, "succeeded")
+    tx.set_request_status(request.id, "paid")
+    ledger.payment(tx, payment.id, payment.method_id, request.business_id, payment.amount, now)
+
+
+def fail(tx: Tx, payment: Payment, code: str | None) -> None:
+    tx.set_payment_status(payment.id, "failed", code or "processing_error")
+    tx.add_failed_attempt(payment.request_id)
+
+
+def status_check(tx: Tx, rails: Rails, payment: Payment) -> RailResult:
+    if payment.method_kind == "card":
+        return rails.processor.status(tx, payment.id)
+    charge = tx.charge(payment.id)
+    if charge is None:
+        return RailResult("error", "processing_error")
+    return RailResult("succeeded" if charge[0] == "succeeded" else "declined", charge[1])

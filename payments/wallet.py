@@ -1,0 +1,77 @@
+"""Adding funding sources: cards (tokenised at the processor) and bank-transfer handles (linked
+to a simulated bank account). Shared by the methods flow and by scenario seeding."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from payments import ledger
+from payments.cards import CardInput, label
+from payments.money import Money
+from payments.records import Method, MethodKind
+
+if TYPE_CHECKING:
+    from bot.clock import IdSource
+    from payments.rails.base import Rails
+    from storage.base import Tx
+
+DEFAULT_FUNDS = {"INR": 5_000_000, "BRL": 500_000, "SGD": 500_000}
+
+
+def default_funds(currency: str) -> Money:
+    return Money(DEFAULT_FUNDS.get(currency, 1_000_000), currency)
+
+
+def add_card(
+    tx: Tx,
+    rails: Rails,
+    ids: IdSource,
+    user_id: str,
+    card: CardInput,
+    funds: Money,
+    now: datetime,
+    added_at: datetime | None = None,
+) -> Method:
+    token = "tok_" + ids.token()
+    rails.processor.tokenize(tx, token, card.number, funds)
+    method = Method(
+        ids.ref("PM"),
+        user_id,
+        "card",
+        label(card.brand, card.last4),
+        token,
+        added_at or now,
+        not tx.methods(user_id),
+        card.brand,
+        card.funding,
+        card.last4,
+        card.expiry,
+    )
+    tx.add_method(method)
+    ledger.open_source(tx, method.id, "card", funds, now)
+    return method
+
+
+def add_bank_method(
+    tx: Tx,
+    rails: Rails,
+    ids: IdSource,
+    user_id: str,
+    kind: MethodKind,
+    handle: str,
+    bank: str,
+    phone: str,
+    funds: Money,
+    now: datetime,
+    added_at: datetime | None = None,
+) -> Method:
+    method_id = ids.ref("PM")
+    account_id = f"acct-{method_id}"
+    rails.banks.open_account(tx, account_id, bank, phone, funds)
+    method = Method(
+        method_id, user_id, kind, handle, account_id, added_at or now, not tx.methods(user_id)
+    )
+    tx.add_method(method)
+    ledger.open_source(tx, method.id, kind, funds, now)
+    return method
