@@ -22,6 +22,19 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--db", default=".paychat/chat.db")
     chat.add_argument("--fresh", action="store_true", help="start from an empty database")
     sub.add_parser("check-config", help="validate config.yaml and exit")
+    test = sub.add_parser("test", help="run conversation scenarios (*.convo.yaml)")
+    test.add_argument("paths", nargs="*", default=["tests/scenarios"])
+    test.add_argument("-k", dest="keyword", help="only cases whose file or name has this text")
+    test.add_argument("--tag", action="append", default=[], help="only scenarios with a tag")
+    test.add_argument("-x", dest="first_failure", action="store_true", help="stop at a failure")
+    test.add_argument("--junitxml", help="write a JUnit XML report here")
+    test.add_argument(
+        "--artifacts",
+        default="artifacts/scenarios",
+        help="folder for the transcripts of failing scenarios",
+    )
+    lint = sub.add_parser("lint", help="check scenario files without running them")
+    lint.add_argument("paths", nargs="*", default=["tests/scenarios"])
     args = parser.parse_args(argv)
 
     try:
@@ -38,6 +51,25 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(run_demo(settings, Path(args.db), console))
         return 0
+    if args.command in ("test", "lint"):
+        from bot.scenarios.cli import run_lint, run_tests
+
+        try:
+            if args.command == "lint":
+                return run_lint(args.paths, console)
+            return run_tests(
+                settings,
+                args.paths,
+                console,
+                args.keyword,
+                args.tag,
+                args.first_failure,
+                args.junitxml,
+                args.artifacts,
+            )
+        except FileNotFoundError as exc:
+            print(f"paychat: {exc}", file=sys.stderr)
+            return 2
     if args.command == "chat":
         from bot.repl import run_repl
 

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -62,12 +63,22 @@ class Market(_Frozen):
     name: str
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     locale: str
+    timezone: str = "UTC"
     currency_symbol: str | None = None
     methods: tuple[MethodKind, ...] = Field(min_length=1)
     card_brands: tuple[Literal["visa", "mastercard"], ...] = ("visa", "mastercard")
     banks: tuple[str, ...] = Field(min_length=1)
     wallets: tuple[str, ...] = ()
     limits: Limits
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _limits_in_currency(self) -> Market:
@@ -85,6 +96,7 @@ class Security(_Frozen):
     pin_length: Literal[4, 6] = 4
     pin_attempts: int = Field(default=3, ge=1, le=10)
     pin_lock: Duration = timedelta(hours=24)
+    pin_hash_cost: int = Field(default=14, ge=10, le=20)
     sms_code_length: int = Field(default=6, ge=4, le=8)
     sms_code_lifetime: Duration = timedelta(minutes=5)
     sms_code_tries: int = Field(default=3, ge=1)

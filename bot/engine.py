@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, IdSource
 from bot.config import Settings
@@ -148,7 +149,7 @@ class Engine:
         extra = {
             "_money_locale": market.locale if market else "en",
             "_symbol": market.currency_symbol if market else None,
-            "_tz": None,
+            "_tz": ZoneInfo(market.timezone) if market else None,
             "settings": self.settings,
             "me": user,
         }

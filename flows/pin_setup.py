@@ -113,7 +113,7 @@ class PinSetup(FlowModel):
         return False
 
     def keep_first(self) -> None:
-        digest, salt = hash_pin(self.entered)
+        digest, salt = hash_pin(self.entered, cost=self.ctx.settings.security.pin_hash_cost)
         self.data["first"] = [digest.hex(), salt.hex()]  # a salted hash, never the PIN
 
     def ask_repeat(self) -> None:

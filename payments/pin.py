@@ -16,17 +16,19 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from storage.base import Tx
 
-# scrypt cost: about 15 ms here; strong enough for a 4-6 digit PIN behind a 3-try lockout.
-_N, _R, _P = 2**14, 8, 1
+# scrypt's cost is log2(N) from config (security.pin_hash_cost; 14 ≈ 25 ms here). It is stored
+# as the hash's first byte, so changing the setting never breaks the PINs already set.
+DEFAULT_COST = 14
 
 
-def hash_pin(pin: str, salt: bytes | None = None) -> tuple[bytes, bytes]:
+def hash_pin(pin: str, salt: bytes | None = None, cost: int = DEFAULT_COST) -> tuple[bytes, bytes]:
     salt = salt or os.urandom(16)
-    return hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32), salt
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=2**cost, r=8, p=1, dklen=32)
+    return bytes([cost]) + digest, salt
 
 
 def verify_pin(pin: str, hash_: bytes, salt: bytes) -> bool:
-    return hmac.compare_digest(hash_pin(pin, salt)[0], hash_)
+    return hmac.compare_digest(hash_pin(pin, salt, hash_[0])[0], hash_)
 
 
 def is_trivial(pin: str) -> bool:

@@ -581,3 +581,14 @@ class SqliteTx:
     def ledger_sums(self) -> dict[str, int]:
         rows = self.c.execute("SELECT currency, SUM(amount) FROM ledger GROUP BY currency")
         return {row[0]: int(row[1]) for row in rows}
+
+    def ledger_account_totals(self) -> list[tuple[str, int]]:
+        rows = self.c.execute("SELECT account, SUM(amount) FROM ledger GROUP BY account")
+        return [(row[0], int(row[1])) for row in rows]
+
+    def successful_payment_counts(self) -> list[tuple[str, int]]:
+        rows = self.c.execute(
+            "SELECT request_id, COUNT(*) FROM payments "
+            "WHERE status='succeeded' GROUP BY request_id"
+        )
+        return [(row[0], int(row[1])) for row in rows]

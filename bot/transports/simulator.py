@@ -9,6 +9,7 @@ matches strictly.
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -80,7 +81,7 @@ class Simulator:
     # -- actions --------------------------------------------------------------------------------
     async def text(self, party: str, text: str) -> None:
         kind: InboundKind = "command" if text.startswith("/") else "text"
-        await self._act(party, kind, shown=text, text=text)
+        await self.act(party, kind, shown=text, text=text)
 
     async def tap(
         self,
@@ -95,7 +96,7 @@ class Simulator:
         message, found = self.find_button(
             party, button, label=label, label_contains=label_contains, on=on, nth=nth
         )
-        await self._act(
+        await self.act(
             party, "tap", shown=f"[{found.label}]", button=found.id, message=message.ref
         )
 
@@ -103,25 +104,26 @@ class Simulator:
         me = self.parties[party]
         own = phone is None or _digits(phone) == _digits(me.phone)
         number = me.phone if phone is None else phone
-        await self._act(
+        await self.act(
             party, "contact", shown=f"[contact {number}]", phone=number, contact_is_own=own
         )
 
     async def pin(self, party: str, pin: str) -> None:
-        await self._act(party, "pin", shown="[PIN entered]", text=pin)
+        await self.act(party, "pin", shown="[PIN entered]", text=pin)
 
     async def open_link(self, party: str, link: str) -> None:
         token = link.rsplit("start=", 1)[-1]
-        await self._act(party, "link", shown=f"[opened {link}]", text=token)
+        await self.act(party, "link", shown=f"[opened {link}]", text=token)
 
     async def biometric(self, party: str, answer: Literal["approve", "refuse"]) -> None:
-        await self._act(party, "biometric", shown=f"[biometric: {answer}]", text=answer)
+        await self.act(party, "biometric", shown=f"[biometric: {answer}]", text=answer)
 
     async def advance(self, by: timedelta) -> None:
         self.clock.advance(by)
         await self.settle()
 
-    async def _act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> None:
+    async def act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> None:
+        """Deliver one event from `party` (shown in their chat as `shown`), then settle."""
         me = self.parties[party]
         key = f"sim:{self._session}:{next(self._keys)}"
         me.chat.append(ChatMessage(f"in:{key}", shown, from_bot=False))
@@ -131,18 +133,15 @@ class Simulator:
         await self.deliver(await self.engine.handle(inbound))
         await self.settle()
 
-    async def together(self, actions: list[tuple[str, InboundKind, dict[str, Any]]]) -> None:
+    async def together(self, actions: list[tuple[str, InboundKind, str, dict[str, Any]]]) -> None:
         """Deliver several events before delivering any reply (double taps, races)."""
         import asyncio
 
         inbounds = []
-        for party, kind, fields in actions:
+        for party, kind, shown, fields in actions:
             me = self.parties[party]
             key = f"sim:{self._session}:{next(self._keys)}"
-            me.chat.append(
-                ChatMessage(f"in:{key}", str(fields.get("shown", kind)), from_bot=False)
-            )
-            clean = {k: v for k, v in fields.items() if k != "shown"}
+            me.chat.append(ChatMessage(f"in:{key}", shown, from_bot=False))
             inbounds.append(
                 Inbound(
                     key=key,
@@ -150,7 +149,7 @@ class Simulator:
                     kind=kind,
                     language=me.language,
                     name=me.display_name,
-                    **clean,
+                    **fields,
                 )
             )
         results = await asyncio.gather(*(self.engine.handle(i) for i in inbounds))
@@ -215,6 +214,7 @@ class Simulator:
         *,
         label: str | None = None,
         label_contains: str | None = None,
+        label_regex: str | None = None,
         on: str | None = None,
         nth: int = 1,
     ) -> tuple[ChatMessage, Button]:
@@ -223,6 +223,8 @@ class Simulator:
                 return b.id == button
             if label is not None:
                 return b.label == label
+            if label_regex is not None:
+                return re.search(label_regex, b.label) is not None
             return label_contains is not None and label_contains in b.label
 
         messages = [m for m in reversed(self.parties[party].chat) if m.from_bot and not m.deleted]
@@ -233,7 +235,7 @@ class Simulator:
             if len(found) >= nth:
                 return message, found[nth - 1]
         present = [f"{b.id} ({b.label})" for m in messages[:3] for row in m.buttons for b in row]
-        wanted = button or label or label_contains
+        wanted = button or label or label_contains or label_regex
         raise TapError(
             f"{party} has no button {wanted!r} to tap; buttons present: "
             f"{', '.join(present) or 'none'}"

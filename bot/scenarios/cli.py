@@ -1,0 +1,140 @@
+"""`paychat test` and `paychat lint`: scenario files from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from bot.config import Settings
+from bot.scenarios.lint import lint
+from bot.scenarios.loader import Case, ScenarioError, cases, load_yaml
+from bot.scenarios.runner import CaseResult, run_case
+
+
+def scenario_files(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths or ["tests/scenarios"]:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(path.rglob("*.convo.yaml"))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{raw}: no such file or folder")
+    return found
+
+
+def _selected(case: Case, keyword: str | None, tags: list[str]) -> bool:
+    if keyword:
+        text = f"{case.path} {case.id}".lower()
+        words = keyword.lower()
+        if words.startswith("not "):
+            if words[4:].strip() in text:
+                return False
+        elif words not in text:
+            return False
+    if tags:
+        doc_tags = {str(t) for t in (load_yaml(case.path).get("tags") or [])}
+        return bool(doc_tags & set(tags))
+    return True
+
+
+def run_lint(paths: list[str], console: Console) -> int:
+    problems: list[ScenarioError] = []
+    files = scenario_files(paths)
+    for path in files:
+        problems += lint(path)
+    for problem in problems:
+        console.print(str(problem), markup=False, highlight=False)
+    console.print(f"{len(files)} files, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def run_tests(
+    settings: Settings,
+    paths: list[str],
+    console: Console,
+    keyword: str | None,
+    tags: list[str],
+    first_failure: bool,
+    junitxml: str | None,
+    artifacts: str,
+) -> int:
+    all_cases: list[Case] = []
+    for path in scenario_files(paths):
+        try:
+            all_cases += [c for c in cases(path) if _selected(c, keyword, tags)]
+        except ScenarioError as exc:
+            console.print(str(exc), markup=False)
+            return 2
+    results: list[CaseResult] = []
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("scenarios", total=len(all_cases))
+        for case in all_cases:
+            result = asyncio.run(run_case(case, settings, Path(artifacts)))
+            results.append(result)
+            progress.advance(task)
+            if not result.passed and first_failure:
+                break
+    elapsed = time.perf_counter() - started
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        mark = "[green]PASSED[/green]" if result.passed else "[red]FAILED[/red]"
+        console.print(
+            f"{result.case.path}::{result.case.id} {mark} "
+            f"[dim]{result.seconds * 1000:.0f} ms[/dim]",
+            highlight=False,
+        )
+    for result in failed:
+        console.rule(f"[red]{result.case.id}")
+        console.print(result.report, markup=False, highlight=False)
+    if junitxml:
+        _junit(results, junitxml, elapsed)
+    rate = len(results) / elapsed if elapsed else 0.0
+    passed = len(results) - len(failed)
+    console.print(f"[dim]{rate:.1f} scenarios/s, {elapsed:.2f}s[/dim]")
+    console.print(f"{passed} passed, {len(failed)} failed", highlight=False)
+    return 1 if failed else 0
+
+
+def _junit(results: list[CaseResult], path: str, elapsed: float) -> None:
+    suite = ET.Element(
+        "testsuite",
+        name="paychat-scenarios",
+        tests=str(len(results)),
+        failures=str(sum(not r.passed for r in results)),
+        time=f"{elapsed:.3f}",
+    )
+    for result in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=str(result.case.path),
+            name=result.case.id,
+            time=f"{result.seconds:.3f}",
+        )
+        if not result.passed:
+            failure = ET.SubElement(case, "failure", message=result.report.splitlines()[0])
+            failure.text = result.report
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def rate(settings: Settings, paths: list[str]) -> tuple[int, float]:
+    """Scenarios run and seconds taken, for the benchmark."""
+    all_cases = [c for p in scenario_files(paths) for c in cases(p)]
+    started = time.perf_counter()
+    for case in all_cases:
+        asyncio.run(run_case(case, settings))
+    return len(all_cases), time.perf_counter() - started

@@ -1,0 +1,297 @@
+"""Static checks of a scenario without running it: unknown keys, undefined `${var}`, unknown
+parties and message keys, include cycles. Every problem carries its file and line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from bot.render import template_keys
+from bot.scenarios.loader import Node, NodeList, ScenarioError, load_yaml, where
+from bot.scenarios.spec import (
+    ACTION_KEYS,
+    ACTIONS,
+    DURATION,
+    INVARIANTS,
+    KINDS,
+    MATCHER_KEYS,
+    METHOD_KEYS,
+    METHOD_KINDS,
+    OPS,
+    PARTIAL_KEYS,
+    PARTY_KEYS,
+    PROBES,
+    STEP_KEYS,
+    TOP_KEYS,
+    VAR,
+)
+from payments.rails.base import CALL_NAMES
+
+
+class Linter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[ScenarioError] = []
+        self.keys = template_keys()
+        self.parties: set[str] = set()
+
+    def fail(self, node: object, message: str, parent: object = None) -> None:
+        file, line = where(node, parent if isinstance(parent, Node | NodeList) else None)
+        self.problems.append(ScenarioError(file or str(self.path), line, message))
+
+    def run(self) -> list[ScenarioError]:
+        try:
+            doc = load_yaml(self.path)
+        except ScenarioError as exc:
+            return [exc]
+        if not isinstance(doc, Node):
+            self.fail(doc, "a scenario is a mapping with `parties` and `steps`")
+            return self.problems
+        self._unknown(doc, TOP_KEYS, "scenario")
+        if doc.get("version", 1) != 1:
+            self.fail(doc, f"version {doc.get('version')!r} is not supported (use 1)")
+        parties = doc.get("parties") or {}
+        if not isinstance(parties, dict) or not parties:
+            self.fail(doc, "`parties` must name at least one party")
+            parties = {}
+        for name, party in parties.items():
+            self.parties.add(name)
+            if not isinstance(party, dict):
+                self.fail(parties, f"party {name!r} must be a mapping")
+                continue
+            self._unknown(party, PARTY_KEYS, f"party {name!r}")
+            if party.get("role") not in ("business", "customer"):
+                self.fail(party, f"party {name!r}: role must be business or customer")
+            if not party.get("phone"):
+                self.fail(party, f"party {name!r} needs a phone")
+        self._given(doc.get("given") or {}, parties)
+        for name in doc.get("invariants") or []:
+            if name not in INVARIANTS:
+                self.fail(
+                    doc.get("invariants"),
+                    f"unknown invariant {name!r}; known: {', '.join(sorted(INVARIANTS))}",
+                )
+        known = {"start"} | set(_param_names(doc))
+        self._steps(doc.get("steps"), known, doc, [self.path.resolve()])
+        return self.problems
+
+    def _unknown(self, node: dict[str, Any], allowed: set[str], what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.fail(
+                    node,
+                    f"unknown key {key!r} in {what}; expected one of {', '.join(sorted(allowed))}",
+                )
+
+    def _given(self, given: Any, parties: dict[str, Any]) -> None:
+        if not isinstance(given, dict):
+            self.fail(given, "`given` must be a mapping of party names")
+            return
+        for name, seed in given.items():
+            if name not in parties:
+                self.fail(given, f"`given` names {name!r}, which is not a party")
+                continue
+            if not isinstance(seed, dict):
+                self.fail(given, f"given {name!r} must be a mapping")
+                continue
+            self._unknown(seed, {"payments", "pin", "biometric", "methods"}, f"given {name!r}")
+            for method in seed.get("methods") or []:
+                if not isinstance(method, dict) or len(METHOD_KINDS & set(method)) != 1:
+                    self.fail(
+                        method,
+                        "a method names exactly one of card, upi, pix, paynow, wallet",
+                        seed,
+                    )
+                    continue
+                self._unknown(method, METHOD_KEYS, "method")
+
+    def _steps(self, steps: Any, known: set[str], parent: object, chain: list[Path]) -> None:
+        if not isinstance(steps, list):
+            self.fail(parent, "`steps` must be a list")
+            return
+        for step in steps:
+            if not isinstance(step, Node):
+                self.fail(steps, f"a step must be a mapping, not {step!r}")
+                continue
+            self._step(step, known, chain)
+
+    def _step(self, step: Node, known: set[str], chain: list[Path]) -> None:
+        actors = [k for k in step if k in self.parties]
+        for key in step:
+            if key not in STEP_KEYS and key not in self.parties:
+                hint = " (not a declared party)" if key.isidentifier() else ""
+                self.fail(step, f"unknown step key {key!r}{hint}")
+        for actor in actors:
+            self._action(step[actor], step, known)
+        self._vars(step, known, skip={"expect", "together", "exports"})
+        if "advance" in step and not DURATION.match(str(step["advance"])):
+            self.fail(step, f"advance: {step['advance']!r} is not a duration like 30m or 24h")
+        if "expect_quiet" in step:
+            quiet = step["expect_quiet"]
+            if not (isinstance(quiet, dict) and DURATION.match(str(quiet.get("for", "")))):
+                self.fail(step, "expect_quiet takes {for: <duration>}")
+        if "inject" in step:
+            for name in step["inject"] or {}:
+                if name not in CALL_NAMES and not str(name).startswith("telegram."):
+                    self.fail(
+                        step,
+                        f"inject: unknown rail call {name!r}; known: "
+                        f"{', '.join(CALL_NAMES)}, telegram.<method>",
+                    )
+        if "expect_calls" in step:
+            for name in step["expect_calls"] or {}:
+                if name not in CALL_NAMES and name != "since":
+                    self.fail(step, f"expect_calls: unknown rail call {name!r}")
+        if "snapshot" in step:
+            known.add(str(step["snapshot"]))
+        for probe in step.get("expect_state") or []:
+            self._probe(probe, step)
+        for action in step.get("together") or []:
+            if not isinstance(action, dict) or not any(k in self.parties for k in action):
+                self.fail(step, "each `together` entry is an action keyed by a party")
+                continue
+            for actor in (k for k in action if k in self.parties):
+                self._action(action[actor], step, known)
+        if "expect" in step:
+            self._expect(step["expect"], step, known)
+        if "include" in step:
+            self._include(step, known, chain)
+
+    def _action(self, action: Any, step: Node, known: set[str]) -> None:
+        if isinstance(action, str):
+            return
+        if not isinstance(action, dict):
+            self.fail(step, f"an action is text or a mapping, not {action!r}")
+            return
+        for key in action:
+            if key not in ACTION_KEYS:
+                self.fail(
+                    step, f"unknown action {key!r}; expected one of {', '.join(sorted(ACTIONS))}"
+                )
+        if not ACTIONS & set(action):
+            self.fail(step, "an action needs one of " + ", ".join(sorted(ACTIONS)))
+
+    def _expect(self, expect: Any, step: Node, known: set[str]) -> None:
+        if not isinstance(expect, dict):
+            self.fail(step, "`expect` maps channels (party or party.sms) to lists of matchers")
+            return
+        for channel, matchers in expect.items():
+            party = str(channel).removesuffix(".sms")
+            if party not in self.parties:
+                self.fail(
+                    expect,
+                    f"expect: unknown channel {channel!r} (parties: "
+                    f"{', '.join(sorted(self.parties))})",
+                    step,
+                )
+            if not isinstance(matchers, list):
+                self.fail(expect, f"expect.{channel} must be a list of matchers", step)
+                continue
+            for matcher in matchers:
+                self._matcher(matcher, expect, known)
+
+    def _matcher(self, matcher: Any, parent: object, known: set[str]) -> None:
+        if isinstance(matcher, str):
+            self._vars(matcher, known, node=parent)
+            return
+        if not isinstance(matcher, dict):
+            self.fail(parent, f"a matcher is text or a mapping, not {matcher!r}")
+            return
+        for key in matcher:
+            if key not in MATCHER_KEYS:
+                self.fail(
+                    matcher,
+                    f"unknown matcher {key!r}; expected one of {', '.join(sorted(MATCHER_KEYS))}",
+                    parent,
+                )
+        if "says" in matcher and str(matcher["says"]) not in self.keys:
+            self.fail(matcher, f"says: unknown message key {matcher['says']!r}", parent)
+        if matcher.get("kind", "send") not in KINDS:
+            self.fail(matcher, f"kind must be one of {', '.join(sorted(KINDS))}", parent)
+        self._vars({k: v for k, v in matcher.items() if k != "regex"}, known, node=parent)
+        if "regex" in matcher:
+            try:
+                known.update(re.compile(str(matcher["regex"])).groupindex)
+            except re.error as exc:
+                self.fail(matcher, f"regex: {exc}", parent)
+        if "save" in matcher:
+            known.add(str(matcher["save"]))
+
+    def _probe(self, probe: Any, step: Node) -> None:
+        if not isinstance(probe, dict):
+            self.fail(step, "each expect_state entry is a mapping like {request: ..., status: ..}")
+            return
+        kinds = [k for k in probe if k in PROBES]
+        if len(kinds) != 1:
+            self.fail(probe, "a probe names one of " + ", ".join(sorted(PROBES)), step)
+            return
+        for key, value in probe.items():
+            if key != kinds[0] and key not in PROBES[kinds[0]]:
+                self.fail(probe, f"{kinds[0]} probe: unknown field {key!r}", step)
+            if isinstance(value, dict):
+                for op in value:
+                    if op not in OPS:
+                        self.fail(probe, f"unknown comparison {op!r}", step)
+
+    def _include(self, step: Node, known: set[str], chain: list[Path]) -> None:
+        target = (Path(step.file).parent / str(step["include"])).resolve()
+        if target in chain:
+            self.fail(step, "include cycle: " + " -> ".join(p.name for p in [*chain, target]))
+            return
+        try:
+            partial = load_yaml(target)
+        except ScenarioError as exc:
+            self.problems.append(ScenarioError(step.file, step.line, f"include: {exc}"))
+            return
+        if not isinstance(partial, Node):
+            self.fail(step, f"include: {target.name} is not a partial")
+            return
+        self._unknown(partial, PARTIAL_KEYS, f"partial {target.name}")
+        inner = (
+            set(known) | set((step.get("with") or {}).keys()) | set(partial.get("params") or [])
+        )
+        for param in partial.get("params") or []:
+            if param not in (step.get("with") or {}):
+                self.fail(step, f"include {target.name}: missing parameter {param!r}")
+        self._steps(partial.get("steps"), inner, partial, [*chain, target])
+        exports = step.get("exports") or []
+        pairs = exports.items() if isinstance(exports, dict) else ((e, e) for e in exports)
+        for outer, name in pairs:
+            if name not in inner:
+                self.fail(
+                    step, f"include {target.name}: exports {name!r}, which it never captures"
+                )
+            known.add(str(outer))
+
+    def _vars(
+        self,
+        value: Any,
+        known: set[str],
+        skip: set[str] = frozenset(),  # type: ignore[assignment]  # read-only default
+        node: object = None,
+    ) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key not in skip:
+                    self._vars(inner, known, node=value if isinstance(value, Node) else node)
+        elif isinstance(value, list):
+            for inner in value:
+                self._vars(inner, known, node=node)
+        elif isinstance(value, str):
+            for name in VAR.findall(value):
+                if name not in known:
+                    self.fail(node, f"${{{name}}} is used before it is defined")
+
+
+def _param_names(doc: Node) -> list[str]:
+    table = doc.get("parametrize")
+    if isinstance(table, list) and table and isinstance(table[0], dict):
+        return [str(k) for k in table[0]]
+    if isinstance(table, dict):
+        return [str(k) for k in table]
+    return []
+
+
+def lint(path: Path) -> list[ScenarioError]:
+    return Linter(path).run()

@@ -1,0 +1,126 @@
+"""Loading `*.convo.yaml` with the file and line of every mapping, so every problem and every
+failure can point at the step that caused it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class Node(dict[str, Any]):
+    """A YAML mapping that remembers where it was written."""
+
+    file: str = ""
+    line: int = 0
+
+
+class NodeList(list[Any]):
+    file: str = ""
+    line: int = 0
+
+
+class ScenarioError(Exception):
+    """A scenario file is not valid; the message starts with `file:line:`."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        super().__init__(f"{file}:{line}: {message}")
+        self.file, self.line, self.problem = file, line, message
+
+
+def _loader(file: str) -> type[yaml.SafeLoader]:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Node:
+        loader.flatten_mapping(node)
+        out = Node()
+        out.file, out.line = file, node.start_mark.line + 1
+        for key_node, value_node in node.value:
+            # Keys are taken as written: YAML 1.1 would read `on:` (as in `tap: .., on: ..`)
+            # as the boolean true.
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ScenarioError(file, key_node.start_mark.line + 1, "a key must be text")
+            out[key_node.value] = loader.construct_object(value_node, deep=True)
+        return out
+
+    def sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> NodeList:
+        out = NodeList(loader.construct_object(child, deep=True) for child in node.value)
+        out.file, out.line = file, node.start_mark.line + 1
+        return out
+
+    def plain_scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        # Times and dates stay text: the runner parses them with their time zones.
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value
+        return (
+            loader.construct_scalar(node)
+            if node.tag.endswith(":str")
+            else (yaml.SafeLoader.construct_object(loader, node))
+        )
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, sequence)
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", plain_scalar)
+    return Loader
+
+
+def load_yaml(path: Path) -> Any:
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(file, 0, f"cannot read: {exc.strerror}") from None
+    try:
+        return yaml.load(text, Loader=_loader(file))  # SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ScenarioError(
+            file, mark.line + 1 if mark else 0, f"not valid YAML: {exc.problem}"
+        ) from None
+
+
+def where(node: object, fallback: Node | NodeList | None = None) -> tuple[str, int]:
+    for candidate in (node, fallback):
+        if isinstance(candidate, Node | NodeList):
+            return candidate.file, candidate.line
+    return "", 0
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run of a scenario: the file, and the parameters of one `parametrize` row."""
+
+    path: Path
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def id(self) -> str:
+        if not self.params:
+            return self.name
+        return f"{self.name} [{', '.join(f'{k}={v}' for k, v in self.params)}]"
+
+
+def cases(path: Path) -> list[Case]:
+    """The runs a scenario file asks for (one, or one per `parametrize` row)."""
+    import itertools
+
+    doc = load_yaml(path)
+    if not isinstance(doc, Node):
+        raise ScenarioError(str(path), 1, "a scenario is a mapping with `steps`")
+    name = str(doc.get("name") or path.name.removesuffix(".convo.yaml"))
+    table = doc.get("parametrize")
+    if table is None:
+        return [Case(path, name)]
+    if isinstance(table, list):
+        return [Case(path, name, tuple(dict(row).items())) for row in table]
+    if isinstance(table, dict):
+        keys = list(table)
+        return [
+            Case(path, name, tuple(zip(keys, combo, strict=True)))
+            for combo in itertools.product(*(table[k] for k in keys))
+        ]
+    raise ScenarioError(*where(doc), "parametrize is a list of rows or a mapping of lists")

@@ -1,0 +1,90 @@
+"""A pytest plugin: every `*.convo.yaml` is collected, one test per case (parametrize row).
+
+Registered as the `paychat` pytest11 entry point, so `pytest` in any project with PayChat
+installed runs scenario files beside unit tests. Options: `--paychat-config` (default
+`config.yaml` in the rootdir) and `--paychat-artifacts` (where failing transcripts go).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.scenarios.loader import Case, ScenarioError, cases
+from bot.scenarios.runner import run_case
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("paychat")
+    group.addoption("--paychat-config", default=None, help="config.yaml for scenarios")
+    group.addoption(
+        "--paychat-artifacts",
+        default="artifacts/scenarios",
+        help="folder for the transcripts of failing scenarios",
+    )
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
+    if file_path.name.endswith(".convo.yaml"):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFailure(Exception):
+    pass
+
+
+_SETTINGS: dict[str, Settings] = {}
+
+
+def _settings(config: pytest.Config) -> Settings:
+    path = config.getoption("--paychat-config") or str(config.rootpath / "config.yaml")
+    if path not in _SETTINGS:
+        _SETTINGS[path] = load_settings(path)
+    return _SETTINGS[path]
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            found = cases(self.path)
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from None
+        for case in found:
+            item = ScenarioItem.from_parent(self, name=case.id, case=case)
+            for tag in _tags(case):
+                self.config.addinivalue_line("markers", f"{tag}: scenario tag")
+                item.add_marker(tag)
+            yield item
+
+
+def _tags(case: Case) -> list[str]:
+    from bot.scenarios.loader import load_yaml
+
+    doc = load_yaml(case.path)
+    return [str(t) for t in (doc.get("tags") or []) if str(t).isidentifier()]
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+
+    def runtest(self) -> None:
+        artifacts = Path(self.config.getoption("--paychat-artifacts"))
+        result = asyncio.run(run_case(self.case, _settings(self.config), artifacts))
+        if not result.passed:
+            raise ScenarioFailure(result.report)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario: {self.case.id}"

@@ -1,0 +1,365 @@
+"""Running one scenario case: a fresh world, its steps in order, strict matching after each."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.messages import InboundKind
+from bot.scenarios import probes
+from bot.scenarios.lint import lint
+from bot.scenarios.loader import Case, Node, ScenarioError, load_yaml, where
+from bot.scenarios.matching import Scope, match_channel
+from bot.scenarios.report import event_line, mask, recent, write_transcript
+from bot.scenarios.spec import DURATION, VAR
+from bot.scenarios.world import World, open_world, seed
+from bot.transports.simulator import SeenEvent, TapError
+from payments.rails.base import Fault
+from storage.base import Tx
+
+DEFAULT_START = "2026-03-01T10:00:00+00:00"
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def duration(text: object) -> timedelta:
+    m = DURATION.match(str(text))
+    if m is None:
+        raise ValueError(f"{text!r} is not a duration like 30m or 24h")
+    return timedelta(**{_UNITS[m[2]]: int(m[1])})
+
+
+class StepFailed(Exception):
+    def __init__(self, node: object, message: str) -> None:
+        file, line = where(node)
+        super().__init__(message)
+        self.file, self.line, self.message = file, line, message
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    passed: bool
+    report: str = ""
+    seconds: float = 0.0
+    steps: int = 0
+    transcript: list[str] = field(default_factory=list)
+
+
+class Run:
+    def __init__(self, world: World, doc: Node, case: Case) -> None:
+        self.world = world
+        self.doc = doc
+        self.strict = doc.get("strict", True) is not False
+        self.scope = Scope(vars=dict(case.params))
+        self.snapshots: dict[str, tuple[dict[str, Any], int]] = {}
+        self.transcript: list[str] = []
+        self.steps = 0
+        self.step_start = 0
+
+    # -- variables --------------------------------------------------------------------------
+    def sub(self, value: Any, node: object, scope: Scope | None = None) -> Any:
+        scope = scope or self.scope
+        if isinstance(value, str):
+
+            def one(m: Any) -> str:
+                if m[1] not in scope.vars:
+                    raise StepFailed(node, f"${{{m[1]}}} is not defined here")
+                return str(scope.vars[m[1]])
+
+            return VAR.sub(one, value)
+        if isinstance(value, dict):
+            return {k: self.sub(v, node, scope) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.sub(v, node, scope) for v in value]
+        return value
+
+    # -- steps ------------------------------------------------------------------------------
+    async def steps_of(self, steps: list[Any], scope: Scope) -> None:
+        for step in steps:
+            await self.step(step, scope)
+
+    async def step(self, step: Node, scope: Scope) -> None:
+        self.steps += 1
+        self.step_start = len(self.transcript)
+        sim = self.world.sim
+        before = len(sim.events)
+        parties = [k for k in step if k in sim.parties]
+        if "note" in step:
+            self.transcript.append(f"# {step['note']}")
+        for party in parties:
+            kind, fields, shown = self.resolve(party, step[party], step, scope)
+            self.transcript.append(f"> {party}: {shown}")
+            await sim.act(party, kind, shown=shown, **fields)
+        if "together" in step:
+            resolved = []
+            for action in step["together"]:
+                for party in (k for k in action if k in sim.parties):
+                    kind, fields, shown = self.resolve(party, action[party], step, scope)
+                    self.transcript.append(f"> {party}: {shown}  (together)")
+                    resolved.append((party, kind, shown, fields))
+            await sim.together(resolved)
+        if "advance" in step:
+            self.transcript.append(f"~ advance {step['advance']}")
+            await sim.advance(duration(step["advance"]))
+        if "advance_to" in step:
+            target = datetime.fromisoformat(str(self.sub(step["advance_to"], step, scope)))
+            self.transcript.append(f"~ advance to {target.isoformat()}")
+            await sim.advance(target - self.world.clock.now())
+        if "expect_quiet" in step:
+            self.transcript.append(f"~ quiet for {step['expect_quiet']['for']}")
+            await sim.advance(duration(step["expect_quiet"]["for"]))
+        if "inject" in step:
+            self.inject(self.sub(step["inject"], step, scope), step)
+        if "snapshot" in step:
+            self.snapshots[str(step["snapshot"])] = (
+                await self.balances(),
+                len(self.world.rails.log.calls),
+            )
+        new = sim.events[before:]
+        self.transcript += [event_line(e) for e in new]
+        self.expect(new, step, scope)
+        if "expect_state" in step:
+            await self.expect_state(self.sub(step["expect_state"], step, scope), step)
+        if "expect_calls" in step:
+            self.expect_calls(self.sub(step["expect_calls"], step, scope), step)
+        if "include" in step:
+            await self.include(step, scope)
+        await self.invariants(step)
+
+    def resolve(
+        self, party: str, action: Any, step: Node, scope: Scope
+    ) -> tuple[InboundKind, dict[str, Any], str]:
+        action = self.sub(action, step, scope)
+        if isinstance(action, str) or "text" in action or "command" in action:
+            text = (
+                action
+                if isinstance(action, str)
+                else str(action.get("text", action.get("command")))
+            )
+            return ("command" if text.startswith("/") else "text"), {"text": text}, text
+        if "tap" in action:
+            spec, on = action["tap"], action.get("on")
+            ref = None
+            if on is not None:
+                if on not in scope.saved:
+                    raise StepFailed(step, f"no message saved as {on!r}")
+                ref = scope.saved[on][1]
+            try:
+                if isinstance(spec, str):
+                    message, button = self.world.sim.find_button(
+                        party, spec, on=ref, nth=int(action.get("nth", 1))
+                    )
+                else:
+                    message, button = self.world.sim.find_button(
+                        party,
+                        label=spec.get("label"),
+                        label_contains=spec.get("label_contains"),
+                        label_regex=spec.get("label_regex"),
+                        on=ref,
+                        nth=int(spec.get("nth", action.get("nth", 1))),
+                    )
+            except TapError as exc:
+                raise StepFailed(step, str(exc)) from None
+            return "tap", {"button": button.id, "message": message.ref}, f"[{button.label}]"
+        if "pin" in action:
+            return "pin", {"text": str(action["pin"])}, "[PIN entered]"
+        if "share_contact" in action:
+            me = self.world.sim.parties[party]
+            value = action["share_contact"]
+            phone = me.phone if value is True else str(value)
+            own = value is True or _digits(phone) == _digits(me.phone)
+            return "contact", {"phone": phone, "contact_is_own": own}, f"[contact {phone}]"
+        if "open_link" in action:
+            link = str(action["open_link"])
+            return "link", {"text": link.rsplit("start=", 1)[-1]}, f"[opened {link}]"
+        if "biometric" in action:
+            return "biometric", {"text": str(action["biometric"])}, "[biometric]"
+        raise StepFailed(step, f"cannot perform {action!r}")
+
+    def expect(self, new: list[SeenEvent], step: Node, scope: Scope) -> None:
+        expect = step.get("expect") or {}
+        strict = self.strict and not step.get("allow_extra")
+        channels: dict[str, list[SeenEvent]] = {}
+        for event in new:
+            name = event.party + (".sms" if event.channel == "sms" else "")
+            channels.setdefault(name, []).append(event)
+        problems: list[str] = []
+        for channel in sorted(set(channels) | set(expect)):
+            events = channels.get(channel, [])
+            matchers = expect.get(channel)
+            if matchers is None:
+                if strict:
+                    problems += [
+                        f"unexpected message to {channel}: {e.kind} {e.key}: "
+                        f"{mask(e.text, e.channel == 'sms')!r}"
+                        for e in events
+                        if e.kind != "toast"
+                    ]
+                continue
+            if matchers == []:
+                problems += [
+                    f"expected nothing for {channel} but got {e.kind} {e.key}"
+                    for e in events
+                    if e.kind != "toast"
+                ]
+                continue
+            found = match_channel(events, self.sub(matchers, step, scope), strict, scope)
+            problems += [f"{channel}: {p}" for p in found]
+        if problems:
+            raise StepFailed(step, "\n".join(problems))
+
+    def inject(self, spec: dict[str, Any], step: Node) -> None:
+        for name, faults in spec.items():
+            if str(name).startswith("telegram."):
+                self.transcript.append(f"~ {name} faults apply to the Telegram runner only")
+                continue
+            for fault in faults if isinstance(faults, list) else [faults]:
+                try:
+                    self.world.rails.injections.queue(
+                        str(name),
+                        Fault(
+                            fault.get("outcome", "ok"),
+                            fault.get("code"),
+                            duration(fault["by"]) if "by" in fault else None,
+                            dict(fault.get("when") or {}),
+                        ),
+                        int(fault.get("times", 1)),
+                    )
+                except KeyError as exc:
+                    raise StepFailed(step, str(exc)) from None
+
+    async def balances(self) -> dict[str, Any]:
+        markets = self.world.settings.markets
+        names = list(self.world.sim.parties)
+        return await self.world.store.run(
+            lambda tx: {n: probes.balance(tx, n, markets) for n in names}
+        )
+
+    async def expect_state(self, checks: list[dict[str, Any]], step: Node) -> None:
+        markets = self.world.settings.markets
+        for probe in checks:
+            fields = await self.world.store.run(partial(_read, probe, markets))
+            if isinstance(fields, str):
+                raise StepFailed(step, f"expect_state: {fields}")
+            kind = next(k for k in probe if k in probes_kinds())
+            for name, expected in probe.items():
+                if name == kind and kind != "ledger":
+                    continue
+                snapshot = None
+                if isinstance(expected, dict) and "delta_since" in expected:
+                    shot = self.snapshots.get(str(expected["delta_since"]))
+                    if shot is None:
+                        raise StepFailed(step, f"no snapshot {expected['delta_since']!r}")
+                    snapshot = shot[0].get(str(probe.get("balance")))
+                why = probes.compare(fields.get(name), expected, snapshot)
+                if why is not None:
+                    raise StepFailed(step, f"expect_state {kind} {probe[kind]}: {name}: {why}")
+
+    def expect_calls(self, spec: dict[str, Any], step: Node) -> None:
+        since = 0
+        if "since" in spec:
+            shot = self.snapshots.get(str(spec["since"]))
+            if shot is None:
+                raise StepFailed(step, f"no snapshot {spec['since']!r}")
+            since = shot[1]
+        for name, want in spec.items():
+            if name == "since":
+                continue
+            want = want if isinstance(want, dict) else {"count": want}
+            count = self.world.rails.log.count(str(name), since, **(want.get("with") or {}))
+            why = probes.compare(count, want.get("count", 1))
+            if why is not None:
+                raise StepFailed(step, f"expect_calls {name}: {why} (calls)")
+
+    async def include(self, step: Node, scope: Scope) -> None:
+        path = Path(step.file).parent / str(step["include"])
+        partial = load_yaml(path)
+        inner = Scope(
+            vars={**scope.vars, **self.sub(step.get("with") or {}, step, scope)}, saved=scope.saved
+        )
+        self.transcript.append(f"# include {path.name}")
+        await self.steps_of(partial.get("steps") or [], inner)
+        exports = step.get("exports") or []
+        pairs = exports.items() if isinstance(exports, dict) else ((e, e) for e in exports)
+        for outer, name in pairs:
+            if name not in inner.vars:
+                raise StepFailed(step, f"include {path.name} did not capture {name!r}")
+            scope.vars[str(outer)] = inner.vars[name]
+
+    async def invariants(self, step: Node) -> None:
+        markets = self.world.settings.markets
+        for name in self.doc.get("invariants") or []:
+            why = await self.world.store.run(partial(_invariant, str(name), markets))
+            if why is not None:
+                raise StepFailed(step, f"invariant {name} broken: {why}")
+
+
+def _read(probe: dict[str, Any], markets: dict[str, Any], tx: Tx) -> dict[str, Any] | str:
+    return probes.read(tx, probe, markets)
+
+
+def _invariant(name: str, markets: dict[str, Any], tx: Tx) -> str | None:
+    return probes.check_invariant(tx, name, markets)
+
+
+def probes_kinds() -> set[str]:
+    from bot.scenarios.spec import PROBES
+
+    return set(PROBES)
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+async def run_case(case: Case, settings: Settings, artifacts: Path | None = None) -> CaseResult:
+    started = time.perf_counter()
+    problems = lint(case.path)
+    if problems:
+        return CaseResult(case, False, "\n".join(str(p) for p in problems))
+    doc = load_yaml(case.path)
+    start = datetime.fromisoformat(str((doc.get("clock") or {}).get("start", DEFAULT_START)))
+    run: Run | None = None
+    try:
+        async with open_world(settings, start, int(doc.get("seed", 0))) as world:
+            run = Run(world, doc, case)
+            await seed(world, doc.get("parties") or {}, doc.get("given") or {})
+            run.snapshots["start"] = (await run.balances(), 0)
+            await run.steps_of(doc.get("steps") or [], run.scope)
+            left = world.rails.injections.unconsumed()
+            if left:
+                names = ", ".join(f"{name} ({fault.outcome})" for name, fault, _ in left)
+                raise StepFailed(doc, f"injected faults never fired: {names}")
+    except StepFailed as failure:
+        assert run is not None
+        report = _report(case, failure, run)
+        if artifacts is not None:
+            path = write_transcript(artifacts, case.id, run.transcript)
+            report += f"\ntranscript: {path}"
+        return CaseResult(
+            case, False, report, time.perf_counter() - started, run.steps, run.transcript
+        )
+    except ScenarioError as exc:
+        return CaseResult(case, False, str(exc), time.perf_counter() - started)
+    return CaseResult(case, True, "", time.perf_counter() - started, run.steps, run.transcript)
+
+
+def _report(case: Case, failure: StepFailed, run: Run) -> str:
+    lines = [
+        f"{failure.file}:{failure.line}: step failed in {case.id!r}",
+        *(f"  {line}" for line in failure.message.splitlines()),
+        "",
+        "this step:",
+    ]
+    step_events = run.transcript[run.step_start :]
+    lines += step_events or ["  (none)"]
+    lines += ["", "recent messages (secrets masked):", recent(run.world.sim)]
+    if run.scope.vars:
+        shown = ", ".join(f"{k}={v}" for k, v in run.scope.vars.items())
+        lines += ["", f"variables: {shown}"]
+    return "\n".join(mask(line) for line in lines)

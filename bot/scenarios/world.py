@@ -1,0 +1,148 @@
+"""A fresh world per scenario run: in-memory SQLite, virtual clock, seeded ids, the simulator,
+and the parties and `given` state seeded directly (no onboarding replayed)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import phonenumbers
+
+from bot.clock import SeededIds, VirtualClock
+from bot.config import Settings
+from bot.engine import Engine
+from bot.scenarios.loader import Node, ScenarioError, where
+from bot.transports.simulator import Simulator
+from payments import handles
+from payments.cards import CardInput, parse_card
+from payments.money import Money
+from payments.pin import hash_pin
+from payments.rails.base import Rails
+from payments.records import MethodKind, User
+from payments.wallet import add_bank_method, add_card, default_funds
+from storage.base import Tx
+from storage.sqlite import SqliteStore
+
+
+@dataclass
+class World:
+    sim: Simulator
+    engine: Engine
+    store: SqliteStore
+    clock: VirtualClock
+    rails: Rails
+    settings: Settings
+
+
+@asynccontextmanager
+async def open_world(
+    settings: Settings, start: datetime, seed: int = 0, db: str = ":memory:"
+) -> AsyncIterator[World]:
+    store = await SqliteStore.open(db, settings.storage.synchronous)
+    try:
+        clock = VirtualClock(start)
+        rails = Rails.simulated()
+        engine = Engine(store, settings, clock, SeededIds(seed), rails)
+        yield World(Simulator(engine, clock), engine, store, clock, rails, settings)
+    finally:
+        await store.close()
+
+
+def _e164(phone: str, node: object) -> tuple[str, str]:
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ScenarioError(*where(node), f"{phone!r} is not a valid phone number")
+    return (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        phonenumbers.region_code_for_number(number) or "",
+    )
+
+
+async def seed(world: World, parties: dict[str, Any], given: dict[str, Any]) -> None:
+    for name, spec in parties.items():
+        phone, country = _e164(str(spec["phone"]), spec)
+        world.sim.add_party(
+            name, str(spec.get("name") or name.capitalize()), str(spec.get("locale", "en")), phone
+        )
+        if spec.get("registered", True):
+            if world.settings.market(country) is None:
+                raise ScenarioError(
+                    *where(spec),
+                    f"party {name!r}: {country} is not a market "
+                    "(set registered: false to script a refusal)",
+                )
+            user = User(
+                name,
+                spec["role"],
+                phone,
+                country,
+                str(spec.get("name") or name),
+                str(spec.get("locale", "en")),
+            )
+            await world.store.run(partial(_add_user, user, world.clock.now()))
+    for name, spec in given.items():
+        await world.store.run(partial(_given, world, name, spec))
+
+
+def _add_user(user: User, now: datetime, tx: Tx) -> None:
+    tx.add_user(user, now)
+
+
+def _given(world: World, name: str, spec: Node, tx: Tx) -> None:
+    user = tx.user(name)
+    if user is None:
+        raise ScenarioError(*where(spec), f"given {name!r}: the party is not registered")
+    settings, now = world.settings, world.clock.now()
+    market = settings.markets[user.market]
+    ids = world.engine.ids
+    if payments := spec.get("payments"):
+        bank = str(payments.get("bank", market.banks[0]))
+        if bank not in market.banks:
+            raise ScenarioError(*where(spec), f"{bank!r} is not a bank of {market.name}")
+        accounts = world.rails.banks.accounts(tx, user.phone, bank, market.currency)
+        account = accounts[int(payments.get("account", 1)) - 1]
+        tx.set_payout(user.id, bank, account.id, now)
+    if pin := spec.get("pin"):
+        tx.set_pin(user.id, *hash_pin(str(pin), cost=settings.security.pin_hash_cost))
+    if spec.get("biometric"):
+        tx.set_biometric(user.id, True)
+    for method in spec.get("methods") or []:
+        added = (
+            datetime.fromisoformat(str(method["added"]))
+            if "added" in method
+            else now - timedelta(days=30)
+        )
+        funds_text = method.get("funds") or method.get("balance")
+        funds = Money.of(str(funds_text)) if funds_text else default_funds(market.currency)
+        if "card" in method:
+            card = parse_card(
+                f"{method['card']} {method.get('expiry', '12/30')}", market.card_brands, now
+            )
+            if not isinstance(card, CardInput):
+                raise ScenarioError(*where(method, spec), f"card {method['card']!r}: {card[0]}")
+            add_card(tx, world.rails, ids, user.id, card, funds, now, added)
+            continue
+        kind: MethodKind = next(k for k in ("upi", "pix", "paynow", "wallet") if k in method)
+        raw = str(method[kind])
+        normalise = {
+            "upi": handles.normalise_upi,
+            "pix": handles.normalise_pix,
+            "paynow": handles.normalise_paynow,
+        }.get(kind)
+        handle = normalise(raw) if normalise else raw
+        if handle is None:
+            raise ScenarioError(*where(method, spec), f"{kind} {raw!r} is not valid")
+        bank = str(
+            method.get("bank")
+            or (handles.bank_for_upi(handle, market.banks) if kind == "upi" else market.banks[0])
+        )
+        add_bank_method(
+            tx, world.rails, ids, user.id, kind, handle, bank, user.phone, funds, now, added
+        )
