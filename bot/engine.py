@@ -52,6 +52,7 @@ class Engine:
             # answer with a template in a unit of its own.
             detail = str(exc) if isinstance(exc, TemplateProblem) else ""
             log.error("event %s failed: %s %s", inbound.key, type(exc).__name__, detail)
+            log.debug("traceback of %s", inbound.key, exc_info=True)
             return await self.store.run(partial(self._failed, inbound))
 
     async def run_due(self) -> list[Outbound]:

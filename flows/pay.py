@@ -23,15 +23,17 @@ class S(Enum):
 
 
 def request_closed(ctx: Ctx, request: PaymentRequest) -> str | None:
-    """Why this request cannot be paid now, as a message key; None when it can."""
-    if request.status == "open" and request.expires_at <= ctx.now:
-        return "request.expired"
-    return {
-        "open": None,
-        "declined": "request.declined",
-        "cancelled": "request.cancelled",
-        "expired": "request.expired",
-    }.get(request.status, "request.already_paid")
+    """Why this request cannot be paid now (a status); None when it can."""
+    if request.status == "open":
+        return "expired" if request.expires_at <= ctx.now else None
+    return request.status
+
+
+def explain_closed(ctx: Ctx, request: PaymentRequest, status: str) -> None:
+    if status in ("paid", "refunded", "partially_refunded"):
+        refuse(ctx, "request.already_paid", id=request.id)
+    else:
+        refuse(ctx, "request.unavailable", id=request.id, status=status)
 
 
 def announce_success(ctx: Ctx, payment: Payment, request: PaymentRequest) -> None:
@@ -102,12 +104,19 @@ class Pay(FlowModel):
             self.problem = "error.not_allowed"
         elif (business := ctx.tx.user(request.business_id)) and business.market != ctx.me.market:
             self.problem = "request.other_market"
-        else:
-            self.problem = request_closed(ctx, request) or ""
+        elif status := request_closed(ctx, request):
+            self.problem = "closed"
+            self.closed = status
         return bool(self.problem)
 
+    closed: str = ""
+
     def explain(self) -> None:
-        refuse(self.ctx, self.problem, role="customer", id=self.data["request"])
+        request = self.ctx.tx.request(self.data["request"])
+        if self.problem == "closed" and request is not None:
+            explain_closed(self.ctx, request, self.closed)
+        else:
+            refuse(self.ctx, self.problem, role="customer", name="", market=self.ctx.market.name)
         self.finish()
 
     def wants_decline(self) -> bool:
@@ -239,7 +248,7 @@ class Pay(FlowModel):
         ctx = self.ctx
         request = self.request
         if closed := request_closed(ctx, request):
-            ctx.say(closed, role="customer", id=request.id)
+            explain_closed(ctx, request, closed)
             return "ended"
         method = ctx.tx.method(self.data["method"])
         assert method is not None  # chosen from the customer's own methods
@@ -297,7 +306,7 @@ def open_link(ctx: Ctx, token: str) -> None:
         )
         return
     if closed := request_closed(ctx, request):
-        ctx.say(closed, role="customer", id=request.id)
+        explain_closed(ctx, request, closed)
         return
     ctx.say(
         "request.received",

@@ -44,6 +44,9 @@ def normalise_upi(text: str) -> str | None:
 def normalise_pix(text: str) -> str | None:
     """A Pix key: CPF, CNPJ, e-mail, phone (+55) or random key (EVP)."""
     text = text.strip()
+    digits = re.sub(r"\D", "", text)
+    if len(set(digits)) == 1:  # 111.111.111-11 passes the checksum but is never issued
+        return None
     if cpf.is_valid(text):
         return str(cpf.format(text))
     if cnpj.is_valid(text):

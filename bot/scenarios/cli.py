@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.config import Settings
@@ -98,7 +99,7 @@ def run_tests(
             highlight=False,
         )
     for result in failed:
-        console.rule(f"[red]{result.case.id}")
+        console.rule(f"[red]{escape(result.case.id)}")
         console.print(result.report, markup=False, highlight=False)
     if junitxml:
         _junit(results, junitxml, elapsed)

@@ -117,9 +117,11 @@ class Linter:
             self._step(step, known, chain)
 
     def _step(self, step: Node, known: set[str], chain: list[Path]) -> None:
-        actors = [k for k in step if k in self.parties]
+        actors = [k for k in step if k in self.parties or VAR.fullmatch(k)]
         for key in step:
-            if key not in STEP_KEYS and key not in self.parties:
+            if VAR.fullmatch(key):
+                self._vars(key, known, node=step)
+            elif key not in STEP_KEYS and key not in self.parties:
                 hint = " (not a declared party)" if key.isidentifier() else ""
                 self.fail(step, f"unknown step key {key!r}{hint}")
         for actor in actors:
@@ -148,10 +150,12 @@ class Linter:
         for probe in step.get("expect_state") or []:
             self._probe(probe, step)
         for action in step.get("together") or []:
-            if not isinstance(action, dict) or not any(k in self.parties for k in action):
+            if not isinstance(action, dict) or not any(
+                k in self.parties or VAR.fullmatch(k) for k in action
+            ):
                 self.fail(step, "each `together` entry is an action keyed by a party")
                 continue
-            for actor in (k for k in action if k in self.parties):
+            for actor in (k for k in action if k in self.parties or VAR.fullmatch(k)):
                 self._action(action[actor], step, known)
         if "expect" in step:
             self._expect(step["expect"], step, known)
@@ -178,7 +182,9 @@ class Linter:
             return
         for channel, matchers in expect.items():
             party = str(channel).removesuffix(".sms")
-            if party not in self.parties:
+            if VAR.fullmatch(party):
+                self._vars(party, known, node=step)
+            elif party not in self.parties:
                 self.fail(
                     expect,
                     f"expect: unknown channel {channel!r} (parties: "
@@ -205,7 +211,8 @@ class Linter:
                     f"unknown matcher {key!r}; expected one of {', '.join(sorted(MATCHER_KEYS))}",
                     parent,
                 )
-        if "says" in matcher and str(matcher["says"]) not in self.keys:
+        says = str(matcher.get("says", ""))
+        if "says" in matcher and not VAR.search(says) and says not in self.keys:
             self.fail(matcher, f"says: unknown message key {matcher['says']!r}", parent)
         if matcher.get("kind", "send") not in KINDS:
             self.fail(matcher, f"kind must be one of {', '.join(sorted(KINDS))}", parent)

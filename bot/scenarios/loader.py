@@ -3,6 +3,7 @@ failure can point at the step that caused it."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def _loader(file: str) -> type[yaml.SafeLoader]:
 
 
 def load_yaml(path: Path) -> Any:
-    file = str(path)
+    file = os.path.normpath(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -5,16 +5,28 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from stdnum import luhn
+
 from bot.transports.simulator import SeenEvent, Simulator
 
-_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")
+_CARD = re.compile(r"(?<![\d+])(?:\d[ -]?){12,18}\d(?!\d)")
 _CODE = re.compile(r"(?<![\d.,])\d{4,8}(?![\d.,])")
 
 
 def mask(text: str, sms: bool = False) -> str:
     """Card numbers always, and in an SMS every code-like number."""
-    text = _CARD.sub("•••• (card number)", text)
+    text = _CARD.sub(_card, text)
     return _CODE.sub("••••••", text) if sms else text
+
+
+def _card(found: re.Match[str]) -> str:
+    # The run may swallow what follows the number ("4242 … 4242 12/30"): try shorter heads.
+    parts = re.split(r"([ -])", found[0])
+    for end in range(len(parts), 0, -1):
+        digits = "".join(p for p in parts[:end] if p.isdigit())
+        if parts[end - 1].isdigit() and 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+            return "•••• (card number)" + "".join(parts[end:])
+    return found[0]
 
 
 def event_line(event: SeenEvent) -> str:

@@ -78,6 +78,16 @@ class Run:
             return [self.sub(v, node, scope) for v in value]
         return value
 
+    def sub_keys(self, node: Node, scope: Scope) -> Node:
+        """Keys may be `${party}` in partials: the step's and its `expect`'s keys."""
+        out = Node()
+        out.file, out.line = node.file, node.line
+        for key, value in node.items():
+            if key == "expect" and isinstance(value, Node):
+                value = self.sub_keys(value, scope)
+            out[self.sub(key, node, scope)] = value
+        return out
+
     # -- steps ------------------------------------------------------------------------------
     async def steps_of(self, steps: list[Any], scope: Scope) -> None:
         for step in steps:
@@ -86,6 +96,7 @@ class Run:
     async def step(self, step: Node, scope: Scope) -> None:
         self.steps += 1
         self.step_start = len(self.transcript)
+        step = self.sub_keys(step, scope)
         sim = self.world.sim
         before = len(sim.events)
         parties = [k for k in step if k in sim.parties]
@@ -307,6 +318,19 @@ def _invariant(name: str, markets: dict[str, Any], tx: Tx) -> str | None:
     return probes.check_invariant(tx, name, markets)
 
 
+def _with_params(node: Node, run: Run) -> Any:
+    """Parametrize values apply to `parties` and `given` too; line numbers are kept."""
+    if isinstance(node, Node):
+        out = Node()
+        out.file, out.line = node.file, node.line
+        for key, value in node.items():
+            out[key] = _with_params(value, run)
+        return out
+    if isinstance(node, list):
+        return [_with_params(v, run) for v in node]
+    return run.sub(node, None)
+
+
 def probes_kinds() -> set[str]:
     from bot.scenarios.spec import PROBES
 
@@ -328,7 +352,11 @@ async def run_case(case: Case, settings: Settings, artifacts: Path | None = None
     try:
         async with open_world(settings, start, int(doc.get("seed", 0))) as world:
             run = Run(world, doc, case)
-            await seed(world, doc.get("parties") or {}, doc.get("given") or {})
+            await seed(
+                world,
+                _with_params(doc.get("parties") or {}, run),
+                _with_params(doc.get("given") or {}, run),
+            )
             run.snapshots["start"] = (await run.balances(), 0)
             await run.steps_of(doc.get("steps") or [], run.scope)
             left = world.rails.injections.unconsumed()

@@ -102,7 +102,8 @@ def _given(world: World, name: str, spec: Node, tx: Tx) -> None:
     settings, now = world.settings, world.clock.now()
     market = settings.markets[user.market]
     ids = world.engine.ids
-    if payments := spec.get("payments"):
+    if "payments" in spec:
+        payments = spec["payments"] or {}
         bank = str(payments.get("bank", market.banks[0]))
         if bank not in market.banks:
             raise ScenarioError(*where(spec), f"{bank!r} is not a bank of {market.name}")

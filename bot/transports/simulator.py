@@ -31,6 +31,7 @@ class ChatMessage:
     buttons: tuple[tuple[Button, ...], ...] = ()
     edited: bool = False
     deleted: bool = False
+    past_buttons: tuple[tuple[Button, ...], ...] = ()  # what an old client could still tap
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class Simulator:
         target = next((m for m in reversed(party.chat) if m.ref == out.ref), None)
         if target is not None:
             if out.kind == "edit":
+                target.past_buttons += target.buttons
                 target.text, target.key, target.buttons = out.text, out.key, out.buttons
                 target.edited = True
             else:
@@ -231,7 +233,8 @@ class Simulator:
         if on is not None:
             messages = [m for m in messages if m.ref == on]
         for message in messages:
-            found = [b for row in message.buttons for b in row if matches(b)]
+            rows = message.buttons + (message.past_buttons if on is not None else ())
+            found = [b for row in rows for b in row if matches(b)]
             if len(found) >= nth:
                 return message, found[nth - 1]
         present = [f"{b.id} ({b.label})" for m in messages[:3] for row in m.buttons for b in row]
