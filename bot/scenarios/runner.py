@@ -318,7 +318,7 @@ def _invariant(name: str, markets: dict[str, Any], tx: Tx) -> str | None:
     return probes.check_invariant(tx, name, markets)
 
 
-def _with_params(node: Node, run: Run) -> Any:
+def _with_params(node: Any, run: Run) -> Any:
     """Parametrize values apply to `parties` and `given` too; line numbers are kept."""
     if isinstance(node, Node):
         out = Node()
