@@ -106,7 +106,10 @@ class Engine:
 
     def _failed(self, inbound: Inbound, tx: Tx) -> list[Outbound]:
         tx.claim(inbound.key, self.clock.now())
-        if inbound.kind == "job" or not inbound.user:
+        if inbound.kind == "job":
+            tx.finish_job(int(inbound.job["id"]))  # a failing job must not fire forever
+            return []
+        if not inbound.user:
             return []
         return self._commit_replies(tx, [Say("error.internal", inbound.user)], inbound)
 

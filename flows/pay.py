@@ -67,6 +67,7 @@ def announce_failure(
         reason=code or "processing_error",
         amount=payment.amount,
         buttons=buttons,
+        offer=offer_methods,
     )
     ctx.say(
         "pay.attempt_failed", to=request.business_id, request=request.id, amount=payment.amount
@@ -187,6 +188,7 @@ class Pay(FlowModel):
                 limit_name=hit.name,
                 amount=self.request.amount,
                 buttons=_method_buttons(ctx, ctx.me.id),
+                offer=True,
             )
             return False
         self.data["method"] = method.id

@@ -25,6 +25,7 @@ class S(Enum):
 
 class PinSetup(FlowModel):
     flow = "pin"
+    _forgot = False
 
     @property
     def entered(self) -> str:
@@ -32,7 +33,8 @@ class PinSetup(FlowModel):
 
     def forget_typed(self) -> None:
         """A PIN typed as a message is deleted at once (the keypad never makes a message)."""
-        if self.ctx.inbound.kind == "text":
+        if self.ctx.inbound.kind == "text" and not self._forgot:
+            self._forgot = True  # `prepare` runs once per candidate transition
             self.ctx.delete_inbound()
 
     def has_pin(self) -> bool:

@@ -87,7 +87,8 @@ def _show(value: Any) -> str:
 
 
 def read(tx: Tx, probe: dict[str, Any], markets: dict[str, Any]) -> dict[str, Any] | str:
-    """The probed record's fields, or why it cannot be read."""
+    """The probed record's fields, or why it cannot be read. The first key names the probe."""
+    probe = {next(iter(probe)): next(iter(probe.values()))}
     if "request" in probe:
         r = tx.request(str(probe["request"]))
         if r is None:

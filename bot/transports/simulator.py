@@ -123,7 +123,7 @@ class Simulator:
         self.clock.advance(by)
         await self.settle()
 
-    async def act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> None:
+    async def act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> str:
         """Deliver one event from `party` (shown in their chat as `shown`), then settle."""
         me = self.parties[party]
         key = f"sim:{self._session}:{next(self._keys)}"
@@ -133,6 +133,11 @@ class Simulator:
         )
         await self.deliver(await self.engine.handle(inbound))
         await self.settle()
+        return key
+
+    def was_deleted(self, party: str, key: str) -> bool:
+        """Whether the bot deleted the party's own message (a typed PIN or card number)."""
+        return any(m.ref == f"in:{key}" and m.deleted for m in self.parties[party].chat)
 
     async def together(self, actions: list[tuple[str, InboundKind, str, dict[str, Any]]]) -> None:
         """Deliver several events before delivering any reply (double taps, races)."""
