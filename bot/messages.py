@@ -22,7 +22,9 @@ class Inbound:
     user: str
     kind: InboundKind
     transport: str = "sim"
-    text: str = ""
+    # What a person typed may be a PIN, a card number or a code: never in a repr (aiosqlite
+    # logs the repr of the work it runs at DEBUG level).
+    text: str = field(default="", repr=False)
     button: str = ""
     message: str = ""  # logical id of the message a button was tapped on
     phone: str = ""  # shared contact
@@ -48,7 +50,7 @@ class Outbound:
     kind: OutboundKind
     to: str
     key: str
-    text: str = ""
+    text: str = field(default="", repr=False)  # an SMS holds a one-time code
     buttons: tuple[tuple[Button, ...], ...] = ()
     ref: str = ""
     ask_contact: bool = False

@@ -105,7 +105,8 @@ class Repl:
             party = sim.parties[args[0] if args else me]
             self.console.print("\n".join(party.sms) or "(no SMS)")
         elif name == "show":
-            self.console.print(chat_panel(sim.parties[args[0] if args else me], width=70))
+            party = sim.parties[args[0] if args else me]
+            self.console.print(chat_panel(party, width=70, secrets=True))
         elif name == "all":
             self.console.print(side_by_side(list(sim.parties.values())))
         elif name == "parties":

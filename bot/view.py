@@ -7,10 +7,15 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
+from bot.scenarios.report import mask
 from bot.transports.simulator import Party
 
 
-def chat_panel(party: Party, width: int = 46, last: int | None = None) -> Panel:
+def chat_panel(
+    party: Party, width: int = 46, last: int | None = None, secrets: bool = False
+) -> Panel:
+    """One party's chat. SMS codes are masked unless `secrets` (the interactive simulator, where
+    a person reads the code to type it)."""
     items: list[RenderableType] = []
     messages = party.chat if last is None else party.chat[-last:]
     for message in messages:
@@ -25,7 +30,9 @@ def chat_panel(party: Party, width: int = 46, last: int | None = None) -> Panel:
             items.append(Text(message.text, style="green", justify="right"))
         items.append(Text(""))
     for sms in party.sms:
-        items.append(Text(f"SMS: {sms}", style="magenta"))
+        items.append(
+            Text(f"SMS inbox: {sms if secrets else mask(sms, sms=True)}", style="magenta")
+        )
     title = f"{party.display_name} ({party.name}) {party.phone}".strip()
     return Panel(Group(*items), title=title, width=width, border_style="blue")
 

@@ -109,6 +109,7 @@ class PaymentSetup(FlowModel):
         ctx.say("setup.sms_sent", phone=ctx.me.phone[-4:], bank=self.data["bank"])
 
     def code_ok(self) -> bool:
+        self.ctx.delete_inbound()  # a one-time code is a secret: it leaves the chat at once
         check = codes.verify(self.ctx.tx, self.ctx.me.id, PURPOSE, self.text, self.ctx.now)
         self.data["_check"] = [check.outcome, check.tries_left]
         return check.outcome == "ok"

@@ -93,6 +93,7 @@ class PinSetup(FlowModel):
 
     def code_ok(self) -> bool:
         ctx = self.ctx
+        ctx.delete_inbound()  # a one-time code is a secret: it leaves the chat at once
         check = codes.verify(ctx.tx, ctx.me.id, PURPOSE, self.text, ctx.now)
         if check.outcome == "ok":
             return True

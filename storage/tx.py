@@ -120,7 +120,7 @@ class SqliteTx:
         for out in outs:
             cur = self.c.execute(
                 "INSERT INTO outbox (to_user, kind, key, body, created_at) VALUES (?, ?, ?, ?, ?)",
-                (out.to, out.kind, out.key, outbound_to_json(out), _t(now)),
+                (out.to, out.kind, out.key, self._body(out), _t(now)),
             )
             ids.append(cast(int, cur.lastrowid))
         return ids

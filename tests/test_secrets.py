@@ -1,0 +1,57 @@
+"""After a whole showcase run, no PIN, card number or SMS code is in the database file, its
+WAL, or any log record (at DEBUG, from every logger, aiosqlite's included)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.app import simulator
+from bot.config import Settings
+from bot.demo import play
+from tests.conftest import START
+
+PINS = ("2580", "1470")  # the PINs bot/demo.py uses
+CARD = "4242424242424242"
+
+
+async def test_no_secret_reaches_the_database_or_the_logs(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "secrets.db"
+    caplog.set_level(logging.DEBUG)
+    async with simulator(settings, str(db), START) as sim:
+        await play(sim)
+        codes = [
+            re.search(r"\d{6}", sms)[0]
+            for p in sim.parties.values()  # type: ignore[index]
+            for sms in p.sms
+        ]
+        wal = db.with_name(db.name + "-wal")
+        raw = db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert codes, "the demo should have sent at least one SMS code"
+
+    for secret in (CARD, "4242 4242 4242 4242", *codes):
+        assert secret.encode() not in raw, f"{secret!r} is in the database file"
+
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in conn.execute(f"SELECT * FROM {table}"):  # our own names
+                for value in row:
+                    if isinstance(value, str):
+                        for pin in PINS:
+                            assert not re.search(rf"(?<!\d){pin}(?!\d)", value), (
+                                f"PIN {pin} in {table}: {value[:80]!r}"
+                            )
+
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    assert logs, "DEBUG logging should have recorded something"
+    for secret in (CARD, "4242 4242 4242 4242", *codes):
+        assert secret not in logs
+    for pin in PINS:
+        assert not re.search(rf"(?<!\d){pin}(?!\d)", logs), f"PIN {pin} in the logs"
