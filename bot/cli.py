@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         default="artifacts/scenarios",
         help="folder for the transcripts of failing scenarios",
     )
+    sub.add_parser("diagrams", help="write each flow's state diagram to docs/flows.md")
     lint = sub.add_parser("lint", help="check scenario files without running them")
     lint.add_argument("paths", nargs="*", default=["tests/scenarios"])
     args = parser.parse_args(argv)
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         from bot.demo import run_demo
 
         asyncio.run(run_demo(settings, Path(args.db), console))
+        return 0
+    if args.command == "diagrams":
+        from bot.diagrams import write
+
+        changed = write(Path("docs/flows.md"))
+        console.print("docs/flows.md " + ("written" if changed else "is up to date"))
         return 0
     if args.command in ("test", "lint"):
         from bot.scenarios.cli import run_lint, run_tests

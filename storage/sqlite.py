@@ -50,6 +50,7 @@ class SqliteStore:
         self._db = db
         self._sealer = sealer
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._closed = False
         self._writer = asyncio.create_task(self._write_loop())
 
     @classmethod
@@ -68,11 +69,16 @@ class SqliteStore:
         return cls(db, Sealer.for_database(path))
 
     async def run(self, work: Callable[[SqliteTx], T]) -> T:
+        if self._closed:
+            raise StorageError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((work, future))
         return await future
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._queue.put_nowait(None)
         await self._writer
         await self._db.close()

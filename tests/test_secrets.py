@@ -55,3 +55,29 @@ async def test_no_secret_reaches_the_database_or_the_logs(
         assert secret not in logs
     for pin in PINS:
         assert not re.search(rf"(?<!\d){pin}(?!\d)", logs), f"PIN {pin} in the logs"
+
+
+def test_failure_reports_and_transcripts_mask_codes(settings: Settings, tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.scenarios.loader import cases
+    from bot.scenarios.runner import run_case
+    from tests.conftest import ROOT
+
+    example = ROOT / "tests/scenarios/examples/tester_example.convo.yaml"
+    broken = example.with_name("broken_for_test.convo.yaml")
+    broken.write_text(
+        example.read_text().replace(
+            'asha: [{says: pay.failed, contains: "not enough money"}]',
+            "asha: [{says: pay.succeeded}]",
+        )
+    )
+    try:
+        result = asyncio.run(run_case(cases(broken)[0], settings, tmp_path))
+    finally:
+        broken.unlink()
+    assert not result.passed
+    transcript = next(tmp_path.glob("*.txt")).read_text()
+    assert "code is ••••••" in transcript
+    assert not re.search(r"code is \d", transcript + result.report)
+    assert "code=••••••" in result.report

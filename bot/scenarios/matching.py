@@ -16,6 +16,7 @@ class Scope:
 
     vars: dict[str, Any] = field(default_factory=dict)
     saved: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (party, ref)
+    secret: set[str] = field(default_factory=set)  # captured from an SMS: masked in reports
 
 
 def fold(text: str) -> str:
@@ -79,7 +80,10 @@ def check(event: SeenEvent, matcher: Any, scope: Scope) -> str | None:
         found = re.search(str(matcher["regex"]), event.text)
         if found is None:
             return f"text does not match /{matcher['regex']}/: {event.text!r}"
-        scope.vars.update({k: v for k, v in found.groupdict().items() if v is not None})
+        captured = {k: v for k, v in found.groupdict().items() if v is not None}
+        scope.vars.update(captured)
+        if event.channel == "sms":
+            scope.secret.update(captured)
     if "save" in matcher:
         scope.saved[str(matcher["save"])] = (event.party, event.ref)
     return None

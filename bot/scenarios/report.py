@@ -10,7 +10,8 @@ from stdnum import luhn
 from bot.transports.simulator import SeenEvent, Simulator
 
 _CARD = re.compile(r"(?<![\d+])(?:\d[ -]?){12,18}\d(?!\d)")
-_CODE = re.compile(r"(?<![\d.,])\d{4,8}(?![\d.,])")
+# A code-like number: not part of a longer number, nor of an amount such as 1,250.00.
+_CODE = re.compile(r"(?<![\d.,])(?<!\d[.,])\d{4,8}(?!\d|[.,]\d)")
 
 
 def mask(text: str, sms: bool = False) -> str:

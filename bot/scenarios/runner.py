@@ -19,6 +19,7 @@ from bot.scenarios.report import event_line, mask, recent, write_transcript
 from bot.scenarios.spec import DURATION, VAR
 from bot.scenarios.world import World, open_world, seed
 from bot.transports.simulator import SeenEvent, TapError
+from payments.money import Money
 from payments.rails.base import Fault
 from storage.base import Tx
 
@@ -293,7 +294,9 @@ class Run:
         path = Path(step.file).parent / str(step["include"])
         partial = load_yaml(path)
         inner = Scope(
-            vars={**scope.vars, **self.sub(step.get("with") or {}, step, scope)}, saved=scope.saved
+            vars={**scope.vars, **self.sub(step.get("with") or {}, step, scope)},
+            saved=scope.saved,
+            secret=scope.secret,
         )
         self.transcript.append(f"# include {path.name}")
         await self.steps_of(partial.get("steps") or [], inner)
@@ -344,36 +347,55 @@ async def run_case(case: Case, settings: Settings, artifacts: Path | None = None
         return CaseResult(case, False, "\n".join(str(p) for p in problems))
     doc = load_yaml(case.path)
     start = datetime.fromisoformat(str((doc.get("clock") or {}).get("start", DEFAULT_START)))
-    run: Run | None = None
     try:
         async with open_world(settings, start, int(doc.get("seed", 0))) as world:
             run = Run(world, doc, case)
-            await seed(
-                world,
-                _with_params(doc.get("parties") or {}, run),
-                _with_params(doc.get("given") or {}, run),
-            )
-            run.snapshots["start"] = (await run.balances(), 0)
-            await run.steps_of(doc.get("steps") or [], run.scope)
-            left = world.rails.injections.unconsumed()
-            if left:
-                names = ", ".join(f"{name} ({fault.outcome})" for name, fault, _ in left)
-                raise StepFailed(doc, f"injected faults never fired: {names}")
-    except StepFailed as failure:
-        assert run is not None
-        report = _report(case, failure, run)
-        if artifacts is not None:
-            path = write_transcript(artifacts, case.id, run.transcript)
-            report += f"\ntranscript: {path}"
-        return CaseResult(
-            case, False, report, time.perf_counter() - started, run.steps, run.transcript
-        )
+            try:
+                await seed(
+                    world,
+                    _with_params(doc.get("parties") or {}, run),
+                    _with_params(doc.get("given") or {}, run),
+                )
+                run.snapshots["start"] = (await run.balances(), 0)
+                await run.steps_of(doc.get("steps") or [], run.scope)
+                left = world.rails.injections.unconsumed()
+                if left:
+                    names = ", ".join(f"{name} ({fault.outcome})" for name, fault, _ in left)
+                    raise StepFailed(doc, f"injected faults never fired: {names}")
+            except StepFailed as failure:
+                # The report reads the world's state, so it is written while the world is open.
+                report = _report(case, failure, run, await _state(run))
+                if artifacts is not None:
+                    path = write_transcript(artifacts, case.id, run.transcript)
+                    report += f"\ntranscript: {path}"
+                return CaseResult(
+                    case, False, report, time.perf_counter() - started, run.steps, run.transcript
+                )
     except ScenarioError as exc:
         return CaseResult(case, False, str(exc), time.perf_counter() - started)
     return CaseResult(case, True, "", time.perf_counter() - started, run.steps, run.transcript)
 
 
-def _report(case: Case, failure: StepFailed, run: Run) -> str:
+async def _state(run: Run) -> list[str]:
+    """The requests, payments and refunds the scenario captured, as they are now."""
+    markets = run.world.settings.markets
+    lines = []
+    for value in dict.fromkeys(str(v) for v in run.scope.vars.values()):
+        kind = {"PR-": "request", "TX-": "payment", "RF-": "refund"}.get(value[:3])
+        if kind is None:
+            continue
+        fields = await run.world.store.run(partial(_read, {kind: value}, markets))
+        if isinstance(fields, dict):
+            shown = ", ".join(
+                f"{k}={v.code() if isinstance(v, Money) else v}"
+                for k, v in fields.items()
+                if k in ("status", "amount", "method", "failed_attempts", "refunded")
+            )
+            lines.append(f"  {kind} {value}: {shown}")
+    return lines
+
+
+def _report(case: Case, failure: StepFailed, run: Run, state: list[str]) -> str:
     lines = [
         f"{failure.file}:{failure.line}: step failed in {case.id!r}",
         *(f"  {line}" for line in failure.message.splitlines()),
@@ -384,6 +406,10 @@ def _report(case: Case, failure: StepFailed, run: Run) -> str:
     lines += step_events or ["  (none)"]
     lines += ["", "recent messages (secrets masked):", recent(run.world.sim)]
     if run.scope.vars:
-        shown = ", ".join(f"{k}={v}" for k, v in run.scope.vars.items())
+        shown = ", ".join(
+            f"{k}={'••••••' if k in run.scope.secret else v}" for k, v in run.scope.vars.items()
+        )
         lines += ["", f"variables: {shown}"]
+    if state:
+        lines += ["", "state:", *state]
     return "\n".join(mask(line) for line in lines)
