@@ -29,11 +29,27 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("-x", dest="first_failure", action="store_true", help="stop at a failure")
     test.add_argument("--junitxml", help="write a JUnit XML report here")
     test.add_argument(
+        "--via",
+        choices=["simulator", "telegram"],
+        default="simulator",
+        help="run in-process, or through the Telegram adapter and the emulator",
+    )
+    test.add_argument(
         "--artifacts",
         default="artifacts/scenarios",
         help="folder for the transcripts of failing scenarios",
     )
     sub.add_parser("diagrams", help="write each flow's state diagram to docs/flows.md")
+    tg = sub.add_parser("telegram", help="run the bot on Telegram (token: TELEGRAM_BOT_TOKEN)")
+    tg.add_argument("--base-url", help="a local Bot API server, e.g. http://127.0.0.1:8081/bot")
+    tg.add_argument("--webhook", metavar="URL", help="receive updates by webhook at this URL")
+    tg.add_argument("--listen", default="127.0.0.1", help="webhook: address to listen on")
+    tg.add_argument("--port", type=int, default=8443, help="webhook: port to listen on")
+    tg.add_argument("--secret", help="webhook: the secret token Telegram sends back")
+    emu = sub.add_parser("emulator", help="a local Telegram Bot API emulator")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=8081)
+    emu.add_argument("--token", default="123456:EMULATOR")
     lint = sub.add_parser("lint", help="check scenario files without running them")
     lint.add_argument("paths", nargs="*", default=["tests/scenarios"])
     args = parser.parse_args(argv)
@@ -52,6 +68,20 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(run_demo(settings, Path(args.db), console))
         return 0
+    if args.command == "telegram":
+        from bot.telegram_main import run_bot
+
+        return asyncio.run(
+            run_bot(
+                settings, console, args.base_url, args.webhook, args.listen, args.port, args.secret
+            )
+        )
+    if args.command == "emulator":
+        from bot.telegram_main import run_emulator
+
+        return run_emulator(
+            console, args.host, args.port, args.token, settings.telegram.bot_username
+        )
     if args.command == "diagrams":
         from bot.diagrams import write
 
@@ -73,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.first_failure,
                 args.junitxml,
                 args.artifacts,
+                args.via,
             )
         except FileNotFoundError as exc:
             print(f"paychat: {exc}", file=sys.stderr)

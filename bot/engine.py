@@ -74,7 +74,14 @@ class Engine:
                 )
 
     async def undelivered(self) -> list[tuple[int, Outbound]]:
-        return await self.store.run(lambda tx: tx.undelivered())
+        rows = await self.store.run(lambda tx: tx.undelivered())
+        return [(seq, replace(out, seq=seq)) for seq, out in rows]
+
+    async def platform_id(self, user: str, ref: str) -> str | None:
+        return await self.store.run(lambda tx: tx.platform_id(user, ref))
+
+    async def ref_for(self, user: str, platform_id: str) -> str | None:
+        return await self.store.run(lambda tx: tx.ref_for(user, platform_id))
 
     async def delivered(self, outs: list[tuple[Outbound, str]]) -> None:
         """A transport reports what it delivered, with the platform's message id."""
@@ -92,6 +99,8 @@ class Engine:
         now = self.clock.now()
         if not tx.claim(inbound.key, now):
             return []
+        if inbound.platform_id:
+            tx.remember_message(inbound.user, f"in:{inbound.key}", inbound.platform_id)
         ctx = Ctx(
             tx=tx,
             settings=self.settings,
@@ -143,7 +152,11 @@ class Engine:
             text=text,
             buttons=buttons,
             ref=ref,
-            ask_contact=say.ask_contact,
+            ask_contact=(
+                self.renderer.render("button.share_contact", locale, values)
+                if say.ask_contact
+                else ""
+            ),
             pin_pad=say.pin_pad,
             phone=say.phone,
         )

@@ -31,6 +31,7 @@ class Inbound:
     contact_is_own: bool = True
     language: str = ""
     name: str = ""  # the display name the transport knows (Telegram's first name)
+    platform_id: str = ""  # the platform's id of the person's message, so it can be deleted
     job: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
@@ -53,7 +54,7 @@ class Outbound:
     text: str = field(default="", repr=False)  # an SMS holds a one-time code
     buttons: tuple[tuple[Button, ...], ...] = ()
     ref: str = ""
-    ask_contact: bool = False
+    ask_contact: str = ""  # the label of a share-my-contact button, when the phone is asked
     pin_pad: bool = False
     phone: str = ""  # for `sms`: the phone number whose inbox receives it
     seq: int = 0  # the outbox row, set once committed

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from payments.rails.base import Rails
     from storage.base import Tx
 
-logging.getLogger("transitions").setLevel(logging.WARNING)
+# Unknown input for a state is normal here (the flow answers with a hint), so transitions' own
+# "can't trigger" warnings are noise; and INFO would triple the cost of every trigger.
+logging.getLogger("transitions").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,3 +123,14 @@ async def test_undelivered_replies_are_delivered_after_a_restart(
         sim.add_party("asha", phone="+91 98123 45678")
         await sim.settle()
         assert [e.key for e in sim.events] == ["welcome"]
+
+
+async def test_redelivered_rows_are_marked_delivered(settings: Settings, tmp_path: Path) -> None:
+    db = str(tmp_path / "marked.db")
+    async with simulator(settings, db, START) as sim:
+        await sim.engine.handle(Inbound(key="k1", user="asha", kind="command", text="/start"))
+    async with simulator(settings, db, START) as sim:
+        assert len(await sim.engine.undelivered()) == 1  # asha is not in this simulator yet
+        sim.add_party("asha", phone="+91 98123 45678")
+        await sim.settle()
+        assert await sim.engine.undelivered() == []

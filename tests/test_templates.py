@@ -115,7 +115,10 @@ def test_every_key_has_a_template_and_every_template_a_key() -> None:
         - files
     )
     one_word = {s for s in _literals() if s.isidentifier()} & templates  # "welcome", "menu"
-    used = message_keys | buttons | one_word
+    from bot.transports.telegram import COMMANDS
+
+    commands = {f"command.{c}" for c in COMMANDS}  # setMyCommands descriptions
+    used = message_keys | buttons | one_word | commands
     missing = {
         k
         for k in used

@@ -65,6 +65,7 @@ def run_tests(
     first_failure: bool,
     junitxml: str | None,
     artifacts: str,
+    via: str = "simulator",
 ) -> int:
     all_cases: list[Case] = []
     for path in scenario_files(paths):
@@ -84,7 +85,7 @@ def run_tests(
     ) as progress:
         task = progress.add_task("scenarios", total=len(all_cases))
         for case in all_cases:
-            result = asyncio.run(run_case(case, settings, Path(artifacts)))
+            result = asyncio.run(run_case(case, settings, Path(artifacts), via))
             results.append(result)
             progress.advance(task)
             if not result.passed and first_failure:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -18,7 +19,7 @@ from bot.scenarios.matching import Scope, match_channel
 from bot.scenarios.report import event_line, mask, recent, write_transcript
 from bot.scenarios.spec import DURATION, VAR
 from bot.scenarios.world import World, open_world, seed
-from bot.transports.simulator import SeenEvent, TapError
+from bot.transports.simulator import PathsDisagree, SeenEvent, TapError
 from payments.money import Money
 from payments.rails.base import Fault
 from storage.base import Tx
@@ -95,6 +96,12 @@ class Run:
             await self.step(step, scope)
 
     async def step(self, step: Node, scope: Scope) -> None:
+        try:
+            await self._step(step, scope)
+        except (PathsDisagree, TapError) as exc:
+            raise StepFailed(step, str(exc)) from None
+
+    async def _step(self, step: Node, scope: Scope) -> None:
         self.steps += 1
         self.step_start = len(self.transcript)
         step = self.sub_keys(step, scope)
@@ -251,16 +258,24 @@ class Run:
         markets = self.world.settings.markets
         names = list(self.world.sim.parties)
         return await self.world.store.run(
-            lambda tx: {n: probes.balance(tx, n, markets) for n in names}
+            lambda tx: {n: probes.balance(tx, self.world.sim.user_id(n), markets) for n in names}
         )
 
     async def expect_state(self, checks: list[dict[str, Any]], step: Node) -> None:
         markets = self.world.settings.markets
+        sim = self.world.sim
+        names = {sim.user_id(p): p for p in sim.parties}
         for probe in checks:
-            fields = await self.world.store.run(partial(_read, probe, markets))
+            kind = next(iter(probe))  # the first key names the probe (lint checked it)
+            target = probe[kind]
+            if kind in ("balance", "pin_lock", "sms_code"):
+                target = sim.user_id(str(target))
+            fields = await self.world.store.run(partial(_read, {kind: target}, markets))
             if isinstance(fields, str):
                 raise StepFailed(step, f"expect_state: {fields}")
-            kind = next(iter(probe))  # the first key names the probe (lint checked it)
+            for field_name in ("business", "customer"):  # user ids read as party names
+                if fields.get(field_name) in names:
+                    fields[field_name] = names[fields[field_name]]
             for name, expected in probe.items():
                 if name == kind and kind != "ledger":
                     continue
@@ -340,7 +355,11 @@ def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
-async def run_case(case: Case, settings: Settings, artifacts: Path | None = None) -> CaseResult:
+async def run_case(
+    case: Case, settings: Settings, artifacts: Path | None = None, via: str = "simulator"
+) -> CaseResult:
+    """Run one case in-process (`via="simulator"`) or through the real Telegram adapter and
+    the Bot API emulator over loopback (`via="telegram"`)."""
     started = time.perf_counter()
     problems = lint(case.path)
     if problems:
@@ -348,7 +367,10 @@ async def run_case(case: Case, settings: Settings, artifacts: Path | None = None
     doc = load_yaml(case.path)
     start = datetime.fromisoformat(str((doc.get("clock") or {}).get("start", DEFAULT_START)))
     try:
-        async with open_world(settings, start, int(doc.get("seed", 0))) as world:
+        opener: Callable[..., Any] = open_world
+        if via == "telegram":
+            from bot.scenarios.telegram_world import open_telegram_world as opener
+        async with opener(settings, start, int(doc.get("seed", 0))) as world:
             run = Run(world, doc, case)
             try:
                 await seed(

@@ -79,7 +79,7 @@ async def seed(world: World, parties: dict[str, Any], given: dict[str, Any]) -> 
                     "(set registered: false to script a refusal)",
                 )
             user = User(
-                name,
+                world.sim.user_id(name),
                 spec["role"],
                 phone,
                 country,
@@ -96,7 +96,7 @@ def _add_user(user: User, now: datetime, tx: Tx) -> None:
 
 
 def _given(world: World, name: str, spec: Node, tx: Tx) -> None:
-    user = tx.user(name)
+    user = tx.user(world.sim.user_id(name))
     if user is None:
         raise ScenarioError(*where(spec), f"given {name!r}: the party is not registered")
     settings, now = world.settings, world.clock.now()

@@ -57,6 +57,10 @@ class Party:
     sms: list[str] = field(default_factory=list)
 
 
+class PathsDisagree(AssertionError):
+    """A transport's two views of a chat differ (the Telegram runner's cross-check)."""
+
+
 class TapError(LookupError):
     """A tap on a missing or ambiguous button; the message lists the buttons present."""
 
@@ -71,6 +75,10 @@ class Simulator:
         # Inbound keys are deduplicated forever: a restarted simulator must not reuse them.
         self._session = secrets.token_hex(4)
         self._platform_ids = itertools.count(1)
+
+    def user_id(self, party: str) -> str:
+        """The transport's user id of a party (the party's name, in-process)."""
+        return party
 
     def add_party(
         self, name: str, display_name: str = "", language: str = "en", phone: str = ""
@@ -171,22 +179,26 @@ class Simulator:
     async def deliver(self, outs: list[Outbound]) -> None:
         done: list[tuple[Outbound, str]] = []
         for out in outs:
-            done.append((out, self._apply(out)))
+            platform_id = self._apply(out)
+            if platform_id is not None:  # to a party not (yet) here: delivered later
+                done.append((out, platform_id))
         if done:
             await self.engine.delivered(done)
 
-    def _apply(self, out: Outbound) -> str:
+    def _apply(self, out: Outbound) -> str | None:
+        """Show `out` to its party; the platform id, or None when there is no such party."""
         if out.kind == "sms":
             owner = next(
                 (p for p in self.parties.values() if _digits(p.phone) == _digits(out.phone)), None
             )
-            if owner is not None:
-                owner.sms.append(out.text)
-                self.events.append(SeenEvent(owner.name, "sms", "sms", out.key, out.text))
+            if owner is None:
+                return None
+            owner.sms.append(out.text)
+            self.events.append(SeenEvent(owner.name, "sms", "sms", out.key, out.text))
             return ""
         party = self.parties.get(out.to)
         if party is None:
-            return ""
+            return None
         if out.kind == "send":
             platform_id = str(next(self._platform_ids))
             if not any(m.ref == out.ref for m in party.chat):  # redelivery after a restart

@@ -1,0 +1,174 @@
+"""Scenarios through the real Telegram adapter: PTB polling a local Bot API emulator.
+
+`TelegramSimulator` keeps the simulator's interface, so the runner's steps and matchers are the
+same; but each action is a user's act at the emulator (a message, a button, the PIN keypad), PTB
+receives it over loopback HTTP, and what the parties see is what the adapter really sent to the
+Bot API. After every action the emulator's chats are checked against that record: the two paths
+must agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import SeededIds, VirtualClock
+from bot.config import Settings
+from bot.engine import Engine
+from bot.messages import InboundKind
+from bot.scenarios.world import World
+from bot.transports.emulator import Emulator
+from bot.transports.simulator import ChatMessage, PathsDisagree, Simulator, TapError
+from bot.transports.telegram import TelegramTransport
+from bot.transports.telegram_sender import Delivery
+from payments.rails.base import Rails
+from storage.sqlite import SqliteStore
+
+TOKEN = "123456:SCENARIOS"
+
+
+class TelegramSimulator(Simulator):
+    def __init__(
+        self, engine: Engine, clock: VirtualClock, emulator: Emulator, transport: TelegramTransport
+    ) -> None:
+        super().__init__(engine, clock)
+        self.emulator = emulator
+        self.transport = transport
+        self.ids: dict[str, int] = {}
+        self.names: dict[str, str] = {}
+        self.sent: dict[tuple[str, str], int] = {}  # (party, ref) -> Telegram message id
+        transport.sender.observers.append(self._observe)
+
+    def user_id(self, party: str) -> str:
+        return str(self.ids[party])
+
+    def add_party(
+        self, name: str, display_name: str = "", language: str = "en", phone: str = ""
+    ) -> Any:
+        party = super().add_party(name, display_name, language, phone)
+        uid = 7001 + len(self.ids)
+        self.ids[name], self.names[str(uid)] = uid, name
+        self.emulator.add_user(uid, party.display_name, phone, language)
+        return party
+
+    def _observe(self, delivery: Delivery) -> None:
+        out = replace(delivery.out, to=self.names.get(delivery.out.to, delivery.out.to))
+        if out.kind == "send" and delivery.platform_id:
+            self.sent[(out.to, out.ref)] = int(delivery.platform_id)
+        self._apply(out)
+
+    # -- acting at the emulator ---------------------------------------------------------------
+    async def act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> str:
+        update_ids = self._push(party, kind, fields)
+        key = f"tg:{update_ids[-1]}"
+        self.parties[party].chat.append(ChatMessage(f"in:{key}", shown, from_bot=False))
+        for update_id in update_ids:
+            await self.transport.wait_handled(update_id)
+            await self.transport.sender.idle()
+        await self.settle()
+        return key
+
+    async def together(self, actions: list[tuple[str, InboundKind, str, dict[str, Any]]]) -> None:
+        last = 0
+        for party, kind, shown, fields in actions:
+            if kind == "pin" and last:  # a double tap on ✓: the digits were entered once
+                last = self._tap_keypad(party, ["ok"])[-1]
+            else:
+                last = self._push(party, kind, fields)[-1]
+            self.parties[party].chat.append(ChatMessage(f"in:tg:{last}", shown, False))
+        await self.transport.wait_handled(last)
+        await self.transport.sender.idle()
+        await self.settle()
+
+    def _push(self, party: str, kind: InboundKind, fields: dict[str, Any]) -> list[int]:
+        uid, emulator = self.ids[party], self.emulator
+        if kind in ("text", "command"):
+            emulator.send_text(uid, str(fields["text"]))
+        elif kind == "link":
+            emulator.open_link(uid, str(fields["text"]))
+        elif kind == "contact":
+            owner = uid if fields.get("contact_is_own", True) else 1
+            emulator.share_contact(uid, str(fields["phone"]), owner)
+        elif kind == "tap":
+            platform_id = self._platform_id(party, str(fields["message"]))
+            emulator.tap(uid, platform_id, str(fields["button"]), stale=True)
+        elif kind == "pin":
+            return self._tap_keypad(party, [*str(fields["text"]), "ok"])
+        else:
+            raise TapError(f"{kind} does not exist on Telegram")
+        return [emulator.state.next_update - 1]
+
+    def _tap_keypad(self, party: str, keys: list[str]) -> list[int]:
+        uid = self.ids[party]
+        pads = [
+            m
+            for m in self.emulator.chat(uid)
+            if not m.get("deleted")
+            and any(
+                b.get("callback_data") == "pin:ok"
+                for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+                for b in row
+            )
+        ]
+        if not pads:
+            raise TapError(f"{party} has no PIN keypad to type on")
+        updates = []
+        for key in keys:
+            self.emulator.tap(uid, pads[-1]["message_id"], f"pin:{key}", stale=True)
+            updates.append(self.emulator.state.next_update - 1)
+        return updates
+
+    def _platform_id(self, party: str, ref: str) -> int:
+        found = self.sent.get((party, ref))
+        if found is None:
+            raise TapError(f"no Telegram message for {ref!r}")
+        return found
+
+    # -- settling -----------------------------------------------------------------------------
+    async def settle(self) -> None:
+        await self.transport.run_due()
+        await self.transport.sender.idle()
+        self._agree()
+
+    async def advance(self, by: timedelta) -> None:
+        self.clock.advance(by)
+        await self.settle()
+
+    def _agree(self) -> None:
+        for name, party in self.parties.items():
+            ours = [m.text for m in party.chat if m.from_bot and not m.deleted] + party.sms
+            theirs = [
+                m.get("text", "")
+                for m in self.emulator.chat(self.ids[name])
+                if m.get("from", {}).get("is_bot") and not m.get("deleted")
+            ]
+            if sorted(ours) != sorted(theirs):
+                raise PathsDisagree(
+                    f"{name}: the adapter delivered {ours!r} but the Bot API holds {theirs!r}"
+                )
+
+
+@asynccontextmanager
+async def open_telegram_world(
+    settings: Settings, start: datetime, seed: int = 0
+) -> AsyncIterator[World]:
+    emulator = Emulator(TOKEN, settings.telegram.bot_username).start()
+    store = await SqliteStore.open(":memory:", settings.storage.synchronous)
+    clock = VirtualClock(start)
+    rails = Rails.simulated()
+    engine = Engine(store, settings, clock, SeededIds(seed), rails)
+    # No rate-limit waits in scenarios: bursts are what a scenario is made of.
+    transport = TelegramTransport(
+        engine, TOKEN, emulator.base_url, {"per_chat_burst": 1000, "global_rate": 100000.0}
+    )
+    sim = TelegramSimulator(engine, clock, emulator, transport)
+    await transport.start(polling=True, tick=0)
+    try:
+        yield World(sim, engine, store, clock, rails, settings)
+    finally:
+        await transport.stop()
+        await store.close()
+        emulator.stop()

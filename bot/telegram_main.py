@@ -1,0 +1,94 @@
+"""`paychat telegram` and `paychat emulator`: the real bot, and a Bot API to run it offline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+
+from rich.console import Console
+
+from bot.clock import SecureIds, SystemClock
+from bot.config import Settings
+from bot.engine import Engine
+from storage.base import StorageError
+from storage.sqlite import SqliteStore
+
+TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
+
+
+async def run_bot(
+    settings: Settings,
+    console: Console,
+    base_url: str | None,
+    webhook: str | None,
+    listen: str,
+    port: int,
+    secret: str | None,
+) -> int:
+    from bot.transports.telegram import TelegramTransport
+
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        print(
+            f"paychat telegram: set {TOKEN_VARIABLE} to your bot's token (from @BotFather); "
+            "for offline use run `paychat emulator` and pass its --base-url",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        store = await SqliteStore.open(settings.storage.path, settings.storage.synchronous)
+    except StorageError as exc:
+        print(f"paychat telegram: {exc}", file=sys.stderr)
+        return 2
+    engine = Engine(store, settings, SystemClock(), SecureIds())
+    sender = {
+        "per_chat_rate": 1.0 / settings.telegram.per_chat_interval.total_seconds(),
+        "global_rate": float(settings.telegram.global_per_second),
+    }
+    transport = TelegramTransport(engine, token, base_url, sender)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await transport.start(polling=webhook is None)
+        if webhook is not None and transport.app.updater is not None:
+            await transport.app.updater.start_webhook(
+                listen=listen, port=port, webhook_url=webhook, secret_token=secret
+            )
+        me = transport.app.bot.username
+        console.print(
+            f"PayChat is running as @{me} ({'webhook' if webhook else 'polling'}"
+            f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
+        )
+        await stop.wait()
+    finally:
+        await transport.stop()
+        await store.close()
+    return 0
+
+
+def run_emulator(console: Console, host: str, port: int, token: str, username: str) -> int:
+    from bot.transports.emulator import Emulator
+
+    emulator = Emulator(token, username, host, port)
+    console.print(
+        f"Bot API emulator on {emulator.url}\n"
+        f"  run the bot:  TELEGRAM_BOT_TOKEN={token} paychat telegram "
+        f"--base-url {emulator.base_url}\n"
+        f"  act as users: POST {emulator.url}/control/users {{id, first_name, phone}}, "
+        "/control/send {user, text}, /control/start {user, payload}, "
+        "/control/contact {user, phone}, /control/tap {user, message_id, data}; "
+        "GET /control/chat?user=ID"
+    )
+    try:
+        emulator.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.server.server_close()
+    return 0

@@ -1,0 +1,211 @@
+"""The real bot on Telegram: a thin python-telegram-bot 22 adapter over `Engine.handle`.
+
+No ConversationHandler, no PTB persistence: every update becomes an `Inbound` (its `update_id`
+is the idempotency key) and every reply goes out through `TelegramSender`. The PIN is entered on
+an inline keypad that edits one message to show dots; the digits live only in memory until ✓,
+and never become a chat message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import BotCommand, CallbackQuery, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.engine import Engine
+from bot.messages import Inbound, InboundKind
+from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad
+
+log = logging.getLogger("paychat.telegram")
+COMMANDS = (
+    "start",
+    "help",
+    "request",
+    "link",
+    "settings",
+    "methods",
+    "pin",
+    "history",
+    "refund",
+    "cancel",
+)
+
+
+@dataclass
+class Keypad:
+    prompt: str
+    digits: list[str] = field(default_factory=list)
+
+
+class TelegramTransport:
+    def __init__(
+        self,
+        engine: Engine,
+        token: str,
+        base_url: str | None = None,
+        sender_options: dict[str, Any] | None = None,
+    ) -> None:
+        builder = ApplicationBuilder().token(token)
+        if base_url:
+            builder = builder.base_url(base_url).base_file_url(
+                base_url.replace("/bot", "/file/bot")
+            )
+        self.app: Application = builder.build()  # type: ignore[type-arg]  # PTB's defaults
+        self.app.add_handler(TypeHandler(Update, self.on_update))
+        self.engine = engine
+        self.sender = TelegramSender(self.app.bot, engine, **(sender_options or {}))
+        self.keypads: dict[tuple[int, int], Keypad] = {}
+        self.handled = asyncio.Condition()
+        self.last_update = 0
+        self._ticker: asyncio.Task[None] | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+    async def start(self, polling: bool = True, tick: float = 1.0) -> None:
+        await self.app.initialize()
+        locale = self.engine.settings.locales.default
+        with contextlib.suppress(TelegramError):
+            await self.app.bot.set_my_commands(
+                [
+                    BotCommand(c, self.engine.renderer.render(f"command.{c}", locale, {}))
+                    for c in COMMANDS
+                ]
+            )
+        # A restart loses nothing: what was committed but not delivered goes out now.
+        self.sender.enqueue(
+            [out for _, out in await self.engine.undelivered() if out.kind != "toast"]
+        )
+        await self.app.start()
+        if polling and self.app.updater is not None:
+            await self.app.updater.start_polling(
+                poll_interval=0.0, timeout=10, allowed_updates=["message", "callback_query"]
+            )
+        if tick:
+            self._ticker = asyncio.create_task(self._tick(tick))
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        await self.app.stop()
+        await self.sender.close()
+        await self.app.shutdown()
+
+    async def _tick(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            await self.run_due()
+
+    async def run_due(self) -> None:
+        self.sender.enqueue(await self.engine.run_due())
+
+    # -- updates ------------------------------------------------------------------------------
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            inbound = await self._inbound(update)
+            if inbound is not None:
+                outs = await self.engine.handle(inbound)
+                toasts = [o for o in outs if o.kind == "toast" and o.to == inbound.user]
+                if update.callback_query is not None:
+                    await self._answer(update.callback_query, toasts[0].text if toasts else "")
+                self.sender.enqueue([o for o in outs if o not in toasts])
+                await self.engine.delivered([(o, "") for o in toasts])
+                for toast in toasts:
+                    for observer in self.sender.observers:
+                        observer(Delivery(toast, ""))
+        except TelegramError as exc:  # an answer that failed: the event itself is committed
+            log.warning("update %s: %s", update.update_id, type(exc).__name__)
+        finally:
+            async with self.handled:
+                self.last_update = max(self.last_update, update.update_id)
+                self.handled.notify_all()
+
+    async def _inbound(self, update: Update) -> Inbound | None:
+        user = update.effective_user
+        if user is None or user.is_bot:
+            return None
+        base: dict[str, Any] = {
+            "key": f"tg:{update.update_id}",
+            "user": str(user.id),
+            "transport": "telegram",
+            "language": user.language_code or "",
+            "name": user.first_name or "",
+        }
+        message = update.message
+        if message is not None:
+            if message.chat.type != "private":
+                return None
+            pid = str(message.message_id)
+            if message.contact is not None:
+                contact = message.contact
+                return Inbound(
+                    **base,
+                    kind="contact",
+                    platform_id=pid,
+                    phone="+" + contact.phone_number.lstrip("+"),
+                    contact_is_own=contact.user_id == user.id,
+                )
+            text = message.text or ""
+            if text.startswith("/start ") and text.split(maxsplit=1)[1].strip():
+                return Inbound(
+                    **base, kind="link", text=text.split(maxsplit=1)[1].strip(), platform_id=pid
+                )
+            kind: InboundKind = "command" if text.startswith("/") else "text"
+            return Inbound(**base, kind=kind, text=text, platform_id=pid) if text else None
+        query = update.callback_query
+        if query is None or query.message is None or query.message.chat.id != user.id:
+            if query is not None:
+                await self._answer(query, "")
+            return None
+        data = query.data or ""
+        if data.startswith("pin:"):
+            return await self._keypad(query, data.removeprefix("pin:"), base)
+        ref = await self.engine.ref_for(str(user.id), str(query.message.message_id))
+        return Inbound(**base, kind="tap", button=data, message=ref or "")
+
+    async def _keypad(
+        self, query: CallbackQuery, key: str, base: dict[str, Any]
+    ) -> Inbound | None:
+        message = query.message
+        assert message is not None
+        spot = (message.chat.id, message.message_id)
+        pad = self.keypads.setdefault(spot, Keypad(getattr(message, "text", "") or ""))
+        length = self.engine.settings.security.pin_length
+        if key == "ok":
+            digits = "".join(pad.digits)
+            self.keypads.pop(spot, None)
+            with contextlib.suppress(TelegramError):
+                await self.app.bot.edit_message_text(
+                    pad.prompt, message.chat.id, message.message_id
+                )
+            return Inbound(**base, kind="pin", text=digits)
+        if key == "del":
+            if pad.digits:
+                pad.digits.pop()
+        elif key.isdigit() and len(pad.digits) < length:
+            pad.digits.append(key)
+        await self._answer(query, "")
+        with contextlib.suppress(TelegramError):  # "not modified" when nothing changed
+            await self.app.bot.edit_message_text(
+                f"{pad.prompt}\n{'●' * len(pad.digits)}{'○' * (length - len(pad.digits))}",
+                message.chat.id,
+                message.message_id,
+                reply_markup=pin_keypad(),
+            )
+        return None
+
+    async def _answer(self, query: CallbackQuery, text: str) -> None:
+        with contextlib.suppress(TelegramError):  # answering is best effort
+            await query.answer(text[:200] or None)
+
+    async def wait_handled(self, update_id: int) -> None:
+        async with self.handled:
+            await self.handled.wait_for(lambda: self.last_update >= update_id)

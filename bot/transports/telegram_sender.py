@@ -1,0 +1,235 @@
+"""Delivering the outbox to Telegram within its limits.
+
+One worker per chat with pending messages (none for idle chats) keeps each chat in order without
+one slow chat holding up the others. Token buckets: a small burst then about 1 message a second
+per chat, about 30 a second overall. A 429 is honoured (`retry_after`), a blocked bot (403) is
+recorded and not retried, a message that can no longer be changed (400) is dropped with a log
+line, and network errors are retried with back-off. PTB's exceptions stop here: nothing above
+this module sees a `TelegramError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.engine import Engine
+from bot.messages import Outbound
+
+log = logging.getLogger("paychat.telegram")
+
+PIN_KEYS = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("del", "0", "ok"))
+_PIN_LABELS = {"del": "⌫", "ok": "✓"}
+
+
+def pin_keypad() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(_PIN_LABELS.get(k, k), callback_data=f"pin:{k}") for k in row]
+            for row in PIN_KEYS
+        ]
+    )
+
+
+# PTB 22 warns whenever it builds a RetryAfter unless the process opts in to the next major's
+# timedelta durations; this adapter is written for those.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+
+def _seconds(exc: RetryAfter) -> float:
+    wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+class Bucket:
+    """A token bucket on an injected clock."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float]) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = float(burst), clock()
+
+    def wait(self) -> float:
+        """Take a token; return how long to wait before using it (0 when one is free)."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+@dataclass(frozen=True)
+class Delivery:
+    out: Outbound
+    platform_id: str
+
+
+Observer = Callable[[Delivery], None]
+
+
+class TelegramSender:
+    def __init__(
+        self,
+        bot: Bot,
+        engine: Engine,
+        *,
+        per_chat_rate: float = 1.0,
+        per_chat_burst: int = 3,
+        global_rate: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_retries: int = 5,
+    ) -> None:
+        self.bot, self.engine = bot, engine
+        self._rate, self._burst, self._clock, self._sleep = (
+            per_chat_rate,
+            per_chat_burst,
+            clock,
+            sleep,
+        )
+        self._global = Bucket(global_rate, int(global_rate), clock)
+        self._queues: dict[str, asyncio.Queue[Outbound]] = {}
+        self._buckets: dict[str, Bucket] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._contact_keyboard: set[str] = set()
+        self.max_retries = max_retries
+        self.blocked: set[str] = set()
+        self.observers: list[Observer] = []
+
+    def enqueue(self, outs: list[Outbound]) -> None:
+        for out in outs:
+            queue = self._queues.setdefault(out.to, asyncio.Queue())
+            queue.put_nowait(out)
+            self._pending += 1
+            self._idle.clear()
+            if out.to not in self._workers:
+                self._workers[out.to] = asyncio.create_task(self._work(out.to))
+
+    async def idle(self) -> None:
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        for task in list(self._workers.values()):
+            task.cancel()
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    async def _work(self, chat: str) -> None:
+        queue = self._queues[chat]
+        bucket = self._buckets.setdefault(chat, Bucket(self._rate, self._burst, self._clock))
+        try:
+            while not queue.empty():
+                out = queue.get_nowait()
+                try:
+                    platform_id = await self._deliver(out, bucket)
+                    await self.engine.delivered([(out, platform_id)])
+                    for observer in self.observers:
+                        observer(Delivery(out, platform_id))
+                except Exception:
+                    # Not delivered and not marked: a restart delivers it again.
+                    log.exception("delivering %s to %s failed", out.key, out.to)
+                finally:
+                    self._pending -= 1
+        finally:
+            # An idle chat keeps nothing in memory: no queue, no worker, no bucket.
+            self._workers.pop(chat, None)
+            if queue.empty():
+                self._queues.pop(chat, None)
+                if bucket.tokens >= bucket.burst - 1:
+                    self._buckets.pop(chat, None)
+            if self._pending <= 0:
+                self._pending = 0
+                self._idle.set()
+
+    async def _deliver(self, out: Outbound, bucket: Bucket) -> str:
+        if out.to in self.blocked or out.kind == "toast":
+            return ""  # toasts are answered in the update's own handler
+        for attempt in range(self.max_retries + 1):
+            delay = max(bucket.wait(), self._global.wait()) if out.kind in ("send", "sms") else 0
+            if delay:
+                await self._sleep(delay)
+            try:
+                return await self._call(out)
+            except RetryAfter as exc:
+                await self._sleep(_seconds(exc))
+            except Forbidden:
+                log.warning("chat %s blocked the bot; its messages are dropped", out.to)
+                self.blocked.add(out.to)
+                return ""
+            except BadRequest as exc:
+                log.warning(
+                    "Telegram refused a %s (%s) for %s: %s", out.kind, out.key, out.to, exc.message
+                )
+                return ""
+            except NetworkError:
+                await self._sleep(min(2.0**attempt, 30.0))
+            except TelegramError as exc:
+                log.error("Telegram error on %s: %s", out.kind, type(exc).__name__)
+                return ""
+        log.error(
+            "gave up delivering %s to %s after %d tries", out.key, out.to, self.max_retries + 1
+        )
+        return ""
+
+    async def _call(self, out: Outbound) -> str:
+        chat_id = int(out.to)
+        if out.kind in ("send", "sms"):
+            markup = self._markup(out)
+            message = await self.bot.send_message(chat_id, out.text, reply_markup=markup)
+            return str(message.message_id)
+        platform_id = await self.engine.platform_id(out.to, out.ref)
+        if platform_id is None:
+            log.warning("no platform message for %s %s; skipped", out.kind, out.ref)
+            return ""
+        if out.kind == "delete":
+            await self.bot.delete_message(chat_id, int(platform_id))
+        else:
+            inline = self._inline(out)
+            await self.bot.edit_message_text(
+                out.text, chat_id, int(platform_id), reply_markup=inline
+            )
+        return platform_id
+
+    def _inline(self, out: Outbound) -> InlineKeyboardMarkup | None:
+        if out.pin_pad:
+            return pin_keypad()
+        if not out.buttons:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.label, callback_data=b.id) for b in row]
+                for row in out.buttons
+            ]
+        )
+
+    def _markup(
+        self, out: Outbound
+    ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+        if out.ask_contact:
+            self._contact_keyboard.add(out.to)
+            return ReplyKeyboardMarkup(
+                [[KeyboardButton(out.ask_contact, request_contact=True)]],
+                one_time_keyboard=True,
+                resize_keyboard=True,
+            )
+        inline = self._inline(out)
+        if inline is None and out.to in self._contact_keyboard:
+            self._contact_keyboard.discard(out.to)
+            return ReplyKeyboardRemove()
+        return inline

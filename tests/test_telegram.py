@@ -1,0 +1,221 @@
+"""The production Telegram path: python-telegram-bot 22 against the local Bot API emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram import Bot
+
+from bot.clock import SeededIds, VirtualClock
+from bot.config import Settings
+from bot.engine import Engine
+from bot.messages import Button, Inbound, Outbound
+from bot.scenarios.loader import cases
+from bot.scenarios.runner import run_case
+from bot.transports.emulator import ApiError, Emulator
+from bot.transports.telegram import TelegramTransport
+from bot.transports.telegram_sender import Bucket, TelegramSender
+from storage.sqlite import SqliteStore
+from tests.conftest import ROOT, START
+
+TOKEN = "123456:TESTS"
+SUBSET = [
+    "payments/pay_by_card",
+    "payments/wrong_pin_lockout",
+    "links/link_paid_once",
+    "payments/double_tap",
+]
+
+
+@pytest.mark.parametrize("name", SUBSET)
+def test_the_same_scenarios_pass_through_the_real_adapter(settings: Settings, name: str) -> None:
+    case = cases(ROOT / f"tests/scenarios/{name}.convo.yaml")[0]
+    result = asyncio.run(run_case(case, settings, via="telegram"))
+    assert result.passed, result.report
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    emu = Emulator(TOKEN).start()
+    yield emu  # type: ignore[misc]  # a generator fixture
+    emu.stop()
+
+
+@pytest.fixture
+async def engine(settings: Settings, tmp_path: Path) -> AsyncIterator[Engine]:
+    store = await SqliteStore.open(str(tmp_path / "tg.db"))
+    yield Engine(store, settings, VirtualClock(START), SeededIds())
+    await store.close()
+
+
+class FakeTime:
+    """An injected clock: sleeping moves it, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_token_buckets_allow_a_burst_then_pace() -> None:
+    fake = FakeTime()
+    bucket = Bucket(rate=1.0, burst=3, clock=fake.clock)
+    assert [bucket.wait() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.wait() == pytest.approx(1.0)
+    fake.now += 10
+    assert bucket.wait() == 0.0
+
+
+async def _bot(emulator: Emulator) -> Bot:
+    bot = Bot(TOKEN, base_url=emulator.base_url)
+    await bot.initialize()
+    return bot
+
+
+async def test_the_sender_paces_each_chat_and_honours_retry_after(
+    emulator: Emulator, engine: Engine
+) -> None:
+    emulator.add_user(501, "Asha")
+    fake = FakeTime()
+    bot = await _bot(emulator)
+    sender = TelegramSender(
+        bot, engine, per_chat_rate=1.0, per_chat_burst=2, clock=fake.clock, sleep=fake.sleep
+    )
+    try:
+        emulator.inject("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
+        sender.enqueue(
+            [Outbound("send", "501", "help", f"message {i}", ref=f"r{i}") for i in range(4)]
+        )
+        await sender.idle()
+        texts = [m["text"] for m in emulator.chat(501)]
+        assert texts == [f"message {i}" for i in range(4)]  # in order, none lost
+        assert 7 in fake.slept  # retry_after honoured
+        assert sum(1 for s in fake.slept if s != 7) >= 1  # paced after the burst
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_blocked_bot_is_recorded_and_not_retried(
+    emulator: Emulator, engine: Engine
+) -> None:
+    emulator.add_user(502, "Ravi")
+    emulator.state.blocked.add(502)
+    bot = await _bot(emulator)
+    fake = FakeTime()
+    sender = TelegramSender(bot, engine, clock=fake.clock, sleep=fake.sleep)
+    try:
+        sender.enqueue(
+            [
+                Outbound("send", "502", "help", "hello", ref="a"),
+                Outbound("send", "502", "help", "again", ref="b"),
+            ]
+        )
+        await sender.idle()
+        assert sender.blocked == {"502"}
+        assert sum(1 for method, _ in emulator.state.calls if method == "sendMessage") == 1
+    finally:
+        await bot.shutdown()
+
+
+def test_the_emulator_enforces_the_bot_api_limits(emulator: Emulator) -> None:
+    emulator.add_user(503, "Wei")
+    too_long = {"inline_keyboard": [[{"text": "x", "callback_data": "x" * 65}]]}
+    with pytest.raises(ApiError, match="BUTTON_DATA_INVALID"):
+        emulator.call("sendMessage", {"chat_id": 503, "text": "hi", "reply_markup": too_long})
+    with pytest.raises(ApiError, match="too long"):
+        emulator.call("sendMessage", {"chat_id": 503, "text": "x" * 4097})
+    with pytest.raises(ApiError, match="not found"):
+        emulator.call("editMessageText", {"chat_id": 503, "message_id": 999, "text": "x"})
+
+
+def test_every_button_id_the_flows_use_fits_in_callback_data() -> None:
+    import ast
+
+    for path in (ROOT / "flows").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Btn" and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant):
+                    assert len(str(first.value).encode()) <= 64
+                elif isinstance(first, ast.JoinedStr):
+                    # f"m:{id}" and the like: a prefix and a short generated id
+                    assert len(ast.unparse(first)) < 40
+
+
+async def test_the_pin_keypad_never_makes_a_chat_message(
+    emulator: Emulator, engine: Engine
+) -> None:
+    from bot.scenarios.telegram_world import TelegramSimulator
+
+    transport = TelegramTransport(engine, TOKEN, emulator.base_url)
+    sim = TelegramSimulator(engine, engine.clock, emulator, transport)  # type: ignore[arg-type]
+    await transport.start(polling=True, tick=0)
+    try:
+        sim.add_party("asha", "Asha", phone="+91 98123 45678")
+        await sim.text("asha", "/start")
+        await sim.tap("asha", "customer")
+        await sim.share_contact("asha")
+        await sim.text("asha", "/pin")
+        await sim.pin("asha", "2580")
+        await sim.pin("asha", "2580")
+        assert sim.events[-1].key == "pin.set"
+        from_user = [m for m in emulator.chat(sim.ids["asha"]) if not m["from"]["is_bot"]]
+        assert all("2580" not in m.get("text", "") for m in from_user)
+        keypad_edits = [c for c in emulator.state.calls if c[0] == "editMessageText"]
+        assert any("●●○○" in str(p.get("text")) for _, p in keypad_edits)
+        assert all("2580" not in str(p) for _, p in emulator.state.calls)
+        # A PIN typed as a message is deleted at once.
+        await sim.text("asha", "/pin")
+        await sim.tap("asha", "change")
+        await sim.text("asha", "2580")
+        assert any(m == "deleteMessage" for m, _ in emulator.state.calls)
+    finally:
+        await transport.stop()
+
+
+async def test_a_restart_delivers_what_was_committed_but_not_sent(
+    emulator: Emulator, engine: Engine
+) -> None:
+    emulator.add_user(504, "Maria")
+    outs = await engine.handle(Inbound(key="tg:1", user="504", kind="command", text="/start"))
+    assert [o.key for o in outs] == ["welcome"]  # committed; the process "dies" before sending
+    transport = TelegramTransport(engine, TOKEN, emulator.base_url)
+    await transport.start(polling=False, tick=0)
+    try:
+        await transport.sender.idle()
+        chat = emulator.chat(504)
+        assert [m["text"].split("!")[0] for m in chat] == ["Welcome to PayChat"]
+        buttons = chat[0]["reply_markup"]["inline_keyboard"][0]
+        assert [b["callback_data"] for b in buttons] == ["business", "customer"]
+        assert await engine.undelivered() == []
+        assert emulator.state.commands, "setMyCommands is called at start"
+    finally:
+        await transport.stop()
+    assert Button("x", "y")  # the value types are plain
+
+
+def test_a_missing_token_is_a_clear_error() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "telegram"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
