@@ -219,3 +219,36 @@ def test_a_missing_token_is_a_clear_error() -> None:
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_webhook_mode_receives_updates_with_the_secret(
+    emulator: Emulator, engine: Engine
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a free port for the webhook listener
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = TelegramTransport(engine, TOKEN, emulator.base_url)
+    await transport.start(polling=False, tick=0)
+    assert transport.app.updater is not None
+    try:
+        await transport.app.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            webhook_url=f"http://127.0.0.1:{port}/",
+            secret_token="s3cret",
+        )
+        assert emulator.state.webhook == {
+            "url": f"http://127.0.0.1:{port}/",
+            "secret_token": "s3cret",
+        }
+        emulator.add_user(601, "Wei", "+65 9123 4567")
+        emulator.send_text(601, "/start")
+        await transport.wait_handled(emulator.state.next_update - 1)
+        await transport.sender.idle()
+        assert emulator.chat(601)[-1]["text"].startswith("Welcome to PayChat")
+        with pytest.raises(ApiError, match="webhook is active"):
+            emulator.call("getUpdates", {})
+    finally:
+        await transport.stop()
