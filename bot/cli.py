@@ -40,6 +40,32 @@ def main(argv: list[str] | None = None) -> int:
         help="folder for the transcripts of failing scenarios",
     )
     sub.add_parser("diagrams", help="write each flow's state diagram to docs/flows.md")
+    bench = sub.add_parser("bench", help="the performance benchmark")
+    bench.add_argument("--conversations", type=int, default=1000)
+    bench.add_argument("--payments", type=int, default=3, help="payments per conversation")
+    bench.add_argument("--durability", choices=["normal", "full"], default="normal")
+    bench.add_argument(
+        "--idle",
+        type=int,
+        default=100_000,
+        help="conversations started and left idle for the memory figure",
+    )
+    bench.add_argument(
+        "--pin-cost",
+        type=int,
+        default=None,
+        help="scrypt cost (log2 N) for the PINs; default: config.yaml's",
+    )
+    bench.add_argument(
+        "--no-scenarios", action="store_true", help="skip the scenarios-per-second figure"
+    )
+    bench.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=5.0,
+        help="how long the open-loop latency phase runs",
+    )
+    bench.add_argument("--json", help="also write the figures as JSON here")
     tg = sub.add_parser("telegram", help="run the bot on Telegram (token: TELEGRAM_BOT_TOKEN)")
     tg.add_argument("--base-url", help="a local Bot API server, e.g. http://127.0.0.1:8081/bot")
     tg.add_argument("--webhook", metavar="URL", help="receive updates by webhook at this URL")
@@ -82,6 +108,23 @@ def main(argv: list[str] | None = None) -> int:
         return run_emulator(
             console, args.host, args.port, args.token, settings.telegram.bot_username
         )
+    if args.command == "bench":
+        from bot.bench import report, run
+
+        result = asyncio.run(
+            run(
+                settings,
+                args.conversations,
+                args.payments,
+                args.durability,
+                args.idle,
+                args.pin_cost,
+                not args.no_scenarios,
+                args.latency_seconds,
+            )
+        )
+        print(report(result, args.json))
+        return 0
     if args.command == "diagrams":
         from bot.diagrams import write
 

@@ -8,7 +8,10 @@ replies and write them to the outbox. Replies are returned only after the commit
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -20,11 +23,17 @@ from bot.messages import Button, Inbound, Outbound
 from bot.render import Renderer, TemplateProblem
 from flows.machine import Ctx, Say
 from flows.router import dispatch
+from payments.pin import hash_pin
 from payments.rails.base import Rails
 from payments.records import User
 from storage.base import Store, Tx
 
 log = logging.getLogger("paychat.engine")
+
+
+def _maybe_pin(inbound: Inbound) -> bool:
+    text = inbound.text
+    return inbound.kind in ("pin", "text") and 4 <= len(text) <= 6 and text.isdigit()
 
 
 class Engine:
@@ -43,8 +52,13 @@ class Engine:
         self.ids = ids
         self.rails = rails or Rails.simulated()
         self.renderer = renderer or Renderer(settings.locales.available, settings.locales.default)
+        self._hashing = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="pin-hash"
+        )
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
+        if _maybe_pin(inbound):
+            inbound = await self._with_pin_proof(inbound)
         try:
             return await self.store.run(partial(self._step, inbound))
         except Exception as exc:
@@ -54,6 +68,18 @@ class Engine:
             log.error("event %s failed: %s %s", inbound.key, type(exc).__name__, detail)
             log.debug("traceback of %s", inbound.key, exc_info=True)
             return await self.store.run(partial(self._failed, inbound))
+
+    async def _with_pin_proof(self, inbound: Inbound) -> Inbound:
+        """Hash what may be a PIN in a thread pool, so the slow hash (scrypt releases the GIL)
+        runs beside the single writer instead of stalling every event in its batch."""
+        record = await self.store.run(lambda tx: tx.pin(inbound.user))
+        if record is None:
+            return inbound
+        loop = asyncio.get_running_loop()
+        digest, _ = await loop.run_in_executor(
+            self._hashing, hash_pin, inbound.text, record.salt, record.hash[0]
+        )
+        return replace(inbound, pin_proof=(record.salt, digest))
 
     async def run_due(self) -> list[Outbound]:
         """Fire every job that is due now, in order; each is an event of its own."""
@@ -123,12 +149,17 @@ class Engine:
         return self._commit_replies(tx, [Say("error.internal", inbound.user)], inbound)
 
     def _commit_replies(self, tx: Tx, says: list[Say], inbound: Inbound) -> list[Outbound]:
-        outs = [self._render(tx, say, f"{inbound.key}#{i}") for i, say in enumerate(says)]
+        users: dict[str, User | None] = {}  # each recipient is read once per event
+        outs = [self._render(tx, say, f"{inbound.key}#{i}", users) for i, say in enumerate(says)]
         seqs = tx.add_outbox(outs, self.clock.now())
         return [replace(o, seq=s) for o, s in zip(outs, seqs, strict=True)]
 
-    def _render(self, tx: Tx, say: Say, default_ref: str) -> Outbound:
-        user = tx.user(say.to)
+    def _render(
+        self, tx: Tx, say: Say, default_ref: str, users: dict[str, User | None]
+    ) -> Outbound:
+        if say.to not in users:
+            users[say.to] = tx.user(say.to)
+        user = users[say.to]
         values = self._values(user, say.vars)
         locale = user.locale if user else self.settings.locales.default
         text = "" if say.kind == "delete" else self.renderer.render(say.key, locale, values)

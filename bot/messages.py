@@ -32,6 +32,8 @@ class Inbound:
     language: str = ""
     name: str = ""  # the display name the transport knows (Telegram's first name)
     platform_id: str = ""  # the platform's id of the person's message, so it can be deleted
+    # (salt, hash) of what was typed if it may be a PIN, computed off the writer thread.
+    pin_proof: tuple[bytes, bytes] | None = field(default=None, repr=False, compare=False)
     job: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 

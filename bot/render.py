@@ -19,6 +19,7 @@ from jinja2 import (
     StrictUndefined,
     Template,
     UndefinedError,
+    meta,
     pass_context,
 )
 from jinja2.runtime import Context
@@ -72,14 +73,23 @@ class Renderer:
         )
         self.env.filters.update(money=_money, when=_when, mask=_mask, country=_country)
         self._cache: dict[tuple[str, str], Template] = {}
+        self._static: dict[tuple[str, str], str] = {}
         for locale in locales:
             for key in template_keys(locale):
-                self._cache[(locale, key)] = self.env.get_template(f"{locale}/{key}.j2")
+                name = f"{locale}/{key}.j2"
+                self._cache[(locale, key)] = self.env.get_template(name)
+                source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+                if not meta.find_undeclared_variables(self.env.parse(source)):
+                    # No variables (most button labels and prompts): render once, reuse.
+                    self._static[(locale, key)] = self._cache[(locale, key)].render().strip()
 
     def has(self, key: str, locale: str | None = None) -> bool:
         return (locale or self.default, key) in self._cache
 
     def render(self, key: str, locale: str, values: dict[str, Any]) -> str:
+        static = self._static.get((locale, key))
+        if static is not None:
+            return static
         template = self._cache.get((locale, key)) or self._cache.get((self.default, key))
         if template is None:
             raise KeyError(f"no template for message key {key!r}")

@@ -225,7 +225,13 @@ class Pay(FlowModel):
     def _pin_check(self) -> str:
         ctx, policy = self.ctx, self.ctx.settings.security
         check = check_pin(
-            ctx.tx, ctx.me.id, self.text, ctx.now, policy.pin_attempts, policy.pin_lock
+            ctx.tx,
+            ctx.me.id,
+            self.text,
+            ctx.now,
+            policy.pin_attempts,
+            policy.pin_lock,
+            ctx.inbound.pin_proof,
         )
         if check.outcome == "wrong":
             ctx.say("pin.wrong", attempts_left=check.attempts_left, pin_pad=True)

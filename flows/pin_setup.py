@@ -61,7 +61,13 @@ class PinSetup(FlowModel):
     def current_ok(self) -> bool:
         ctx, policy = self.ctx, self.ctx.settings.security
         check = check_pin(
-            ctx.tx, ctx.me.id, self.entered, ctx.now, policy.pin_attempts, policy.pin_lock
+            ctx.tx,
+            ctx.me.id,
+            self.entered,
+            ctx.now,
+            policy.pin_attempts,
+            policy.pin_lock,
+            ctx.inbound.pin_proof,
         )
         if check.outcome == "ok":
             return True

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
 AmountProblem = Literal["not_a_number", "zero", "negative", "too_many_decimals"]
@@ -63,12 +65,27 @@ class Money:
 
         `symbol` replaces the locale's own where it is ambiguous (Babel's en_SG shows SGD as `$`).
         """
-        text: str = format_currency(self.decimal, self.currency, locale=locale)
-        if symbol:
-            text = text.replace(get_currency_symbol(self.currency, locale=locale), symbol, 1)
-        return text.replace("\xa0", " ")
+        return _format(self.minor, self.currency, locale, symbol)
 
 
+@lru_cache(maxsize=64)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+@lru_cache(maxsize=8192)
+def _format(minor: int, currency: str, locale: str, symbol: str | None) -> str:
+    # Babel parses the locale on every call unless handed a Locale; both are cached here
+    # because rendering money is on the hot path of every confirmation.
+    parsed = _locale(locale)
+    amount = Decimal(minor).scaleb(-minor_digits(currency))
+    text: str = format_currency(amount, currency, locale=parsed)
+    if symbol:
+        text = text.replace(get_currency_symbol(currency, locale=parsed), symbol, 1)
+    return text.replace("\xa0", " ")
+
+
+@lru_cache(maxsize=64)
 def minor_digits(currency: str) -> int:
     return int(get_currency_precision(currency.upper()))
 

@@ -58,15 +58,29 @@ class PinCheck:
 
 
 def check_pin(
-    tx: Tx, user_id: str, pin: str, now: datetime, attempts: int, lock: timedelta
+    tx: Tx,
+    user_id: str,
+    pin: str,
+    now: datetime,
+    attempts: int,
+    lock: timedelta,
+    proof: tuple[bytes, bytes] | None = None,
 ) -> PinCheck:
-    """Verify a PIN and keep the shared wrong-PIN counter; the last wrong try locks."""
+    """Verify a PIN and keep the shared wrong-PIN counter; the last wrong try locks.
+
+    `proof` is (salt, hash) of `pin` computed beforehand off the writer thread (the engine does
+    that); it is used when made with the stored salt, else the PIN is hashed here.
+    """
     record = tx.pin(user_id)
     if record is None:
         return PinCheck("no_pin")
     if record.locked_until is not None and record.locked_until > now:
         return PinCheck("locked", locked_until=record.locked_until)
-    if verify_pin(pin, record.hash, record.salt):
+    if proof is not None and hmac.compare_digest(proof[0], record.salt):
+        matches = hmac.compare_digest(proof[1], record.hash)
+    else:
+        matches = verify_pin(pin, record.hash, record.salt)
+    if matches:
         if record.wrong:
             tx.set_pin_counters(user_id, 0, None)
         return PinCheck("ok")

@@ -133,10 +133,12 @@ def _junit(results: list[CaseResult], path: str, elapsed: float) -> None:
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def rate(settings: Settings, paths: list[str]) -> tuple[int, float]:
+async def rate(settings: Settings, paths: list[str]) -> tuple[int, float]:
     """Scenarios run and seconds taken, for the benchmark."""
     all_cases = [c for p in scenario_files(paths) for c in cases(p)]
     started = time.perf_counter()
     for case in all_cases:
-        asyncio.run(run_case(case, settings))
+        result = await run_case(case, settings)
+        if not result.passed:
+            raise RuntimeError(f"scenario failed during the benchmark: {case.id}")
     return len(all_cases), time.perf_counter() - started

@@ -1,0 +1,366 @@
+"""`paychat bench`: throughput, latency, memory, and the storage ceiling, in one run.
+
+N concurrent two-party payment conversations (request → pay → method → PIN → both
+confirmations) go through `Engine.handle` on a SQLite file; then the same rows are written by
+the plain `sqlite3` module in a tight loop with group commit on the same kind of file (the
+storage ceiling); then 100,000 conversations are started and left idle to show what idle costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import io
+import json
+import os
+import random
+import resource
+import sqlite3
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import SeededIds, VirtualClock
+from bot.config import Settings
+from bot.engine import Engine
+from bot.messages import Inbound, Outbound
+from payments.cards import CardInput
+from payments.money import Money
+from payments.pin import hash_pin
+from payments.rails.base import Rails
+from payments.records import User
+from payments.wallet import add_card
+from storage.base import Tx
+from storage.sqlite import SqliteStore, migrate
+from storage.tx import SqliteTx
+
+START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
+PIN = "2580"
+CARD = CardInput("4242424242424242", "visa", "4242", "12/30", "credit")
+
+
+@dataclass
+class Result:
+    conversations: int
+    payments_each: int
+    durability: str
+    pin_hash_cost: int
+    events: int
+    payments: int
+    seconds: float
+    events_per_second: float
+    payments_per_second: float
+    latency_load_events_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    peak_rss_mb: float
+    ceiling_events_per_second: float
+    engine_to_ceiling: float
+    idle_conversations: int
+    rss_before_idle_mb: float
+    rss_after_idle_mb: float
+    idle_cost_mb: float
+    scenarios: int
+    scenarios_per_second: float
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _phone(prefix: str, i: int) -> str:
+    return f"+91 {prefix}{i:07d}"[:4] + f"{prefix}{i:07d}"[-10:]
+
+
+def _seed(
+    n: int, pin: tuple[bytes, bytes], settings: Settings, rails: Rails, ids: SeededIds, tx: Tx
+) -> list[tuple[str, str, str]]:
+    """N businesses with payments set up, N customers with a card and a PIN."""
+    now = START
+    pairs = []
+    for i in range(n):
+        shop, cust = f"shop{i}", f"cust{i}"
+        shop_phone, cust_phone = f"+9198{i:08d}", f"+9197{i:08d}"
+        tx.add_user(User(shop, "business", shop_phone, "IN", f"Shop {i}", "en"), now)
+        tx.add_user(User(cust, "customer", cust_phone, "IN", f"Customer {i}", "en"), now)
+        account = rails.banks.accounts(tx, shop_phone, "HDFC Bank", "INR")[0]
+        tx.set_payout(shop, "HDFC Bank", account.id, now)
+        tx.set_pin(cust, *pin)
+        method = add_card(
+            tx, rails, ids, cust, CARD, Money(10**12, "INR"), now, datetime(2026, 1, 1, tzinfo=UTC)
+        )
+        pairs.append((shop, cust, method.id))
+    return pairs
+
+
+async def _conversation(
+    engine: Engine,
+    shop: str,
+    cust: str,
+    method: str,
+    payments: int,
+    latencies: list[float],
+    tag: str,
+    pace: float = 0.0,
+    until: float = 0.0,
+) -> int:
+    """Payments between one business and one customer. With `pace`, an event every `pace`
+    seconds (an open-loop load) until `until`; otherwise as fast as replies come back."""
+    phone = None
+    done = 0
+    n = 0
+
+    async def send(user: str, **kw: Any) -> list[Outbound]:
+        nonlocal n
+        n += 1
+        if pace:
+            await asyncio.sleep(pace)
+        started = time.perf_counter()
+        outs = await engine.handle(Inbound(key=f"b:{tag}:{n}", user=user, **kw))
+        latencies.append(time.perf_counter() - started)
+        return outs
+
+    user = await engine.store.run(lambda tx: tx.user(cust))
+    assert user is not None
+    if pace:  # people are not in step: each conversation starts at its own moment
+        await asyncio.sleep(random.Random(tag).uniform(0, pace))
+    phone = user.phone
+    count = 0
+    while count < payments or (until and time.perf_counter() < until):
+        count += 1
+        await send(shop, kind="command", text="/request")
+        await send(shop, kind="text", text=phone)
+        await send(shop, kind="text", text="250")
+        outs = await send(shop, kind="text", text="bench")
+        ref = next(o.ref for o in outs if o.to == cust and o.ref.startswith("rq:"))
+        await send(cust, kind="tap", button="pay", message=ref)
+        await send(cust, kind="tap", button=f"m:{method}")
+        outs = await send(cust, kind="pin", text=PIN)
+        done += any(o.key == "pay.succeeded" for o in outs)
+    return done
+
+
+def _rows_written(tx: SqliteTx) -> dict[str, int]:
+    """What the run wrote besides inbox and conversation rows, for the ceiling to match."""
+    count = {name: f"SELECT COUNT(*) FROM {name}" for name in ("outbox", "jobs")}
+    count["ledger"] = "SELECT COUNT(*) FROM ledger WHERE txn LIKE 'TX-%'"
+    return {name: int(tx.c.execute(sql).fetchone()[0]) for name, sql in count.items()}
+
+
+def _ceiling(path: Path, synchronous: str, events: int, rows: dict[str, int]) -> float:
+    """The same rows per event, written by plain sqlite3 with group commit (256 a batch)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    migrate(conn)
+    per_event = {name: count / events for name, count in rows.items()}
+    body = '{"kind":"send","to":"x","key":"pay.succeeded","text":"' + "x" * 120 + '"}'
+    started = time.perf_counter()
+    owed = dict.fromkeys(per_event, 0.0)
+    for start in range(0, events, 256):
+        conn.execute("BEGIN IMMEDIATE")
+        for e in range(start, min(start + 256, events)):
+            conn.execute("INSERT INTO inbox VALUES (?, ?)", (f"c:{e}", "2026-03-01"))
+            conn.execute("SELECT * FROM users WHERE id=?", ("u",)).fetchone()
+            conn.execute("SELECT * FROM conversations WHERE user_id=?", (f"u{e % 1000}",))
+            conn.execute(
+                "INSERT INTO conversations VALUES (?, 'pay', 'S', '{}', 'now') "
+                "ON CONFLICT (user_id) DO UPDATE SET state=excluded.state",
+                (f"u{e % 1000}",),
+            )
+            for name, rate in per_event.items():
+                owed[name] += rate
+                while owed[name] >= 1:
+                    owed[name] -= 1
+                    if name == "outbox":
+                        conn.execute(
+                            "INSERT INTO outbox (to_user, kind, key, body, created_at) "
+                            "VALUES ('x', 'send', 'k', ?, 'now')",
+                            (body,),
+                        )
+                    elif name == "ledger":
+                        conn.execute(
+                            "INSERT INTO ledger (txn, account, currency, amount, "
+                            "created_at) VALUES ('t', 'a', 'INR', 1, 'now')"
+                        )
+                    elif name == "jobs":
+                        conn.execute(
+                            "INSERT INTO jobs (due_at, kind, payload) VALUES ('now', 'k', '{}')"
+                        )
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return events / seconds
+
+
+async def _idle(settings: Settings, path: Path, count: int) -> tuple[float, float]:
+    store = await SqliteStore.open(str(path), settings.storage.synchronous)
+    engine = Engine(store, settings, VirtualClock(START), SeededIds(1))
+    gc.collect()
+    before = rss_mb()
+    batch = 500
+    for start in range(0, count, batch):
+        await asyncio.gather(
+            *(
+                engine.handle(
+                    Inbound(key=f"idle:{i}", user=f"idle{i}", kind="command", text="/start")
+                )
+                for i in range(start, min(start + batch, count))
+            )
+        )
+    gc.collect()
+    after = rss_mb()
+    await store.close()
+    return before, after
+
+
+async def run(
+    settings: Settings,
+    conversations: int,
+    payments: int,
+    durability: str,
+    idle: int,
+    pin_cost: int | None,
+    scenarios: bool,
+    latency_seconds: float = 5.0,
+) -> Result:
+    synchronous = durability.upper()
+    cost = pin_cost or settings.security.pin_hash_cost
+    settings = settings.model_copy(
+        update={
+            "storage": settings.storage.model_copy(update={"synchronous": synchronous}),
+            "security": settings.security.model_copy(update={"pin_hash_cost": cost}),
+        }
+    )
+    with tempfile.TemporaryDirectory(prefix="paychat-bench-") as folder:
+        db = Path(folder) / "bench.db"
+        store = await SqliteStore.open(str(db), synchronous)  # type: ignore[arg-type]
+        rails, ids = Rails.simulated(), SeededIds(7)
+        engine = Engine(store, settings, VirtualClock(START), ids, rails)
+        pin = hash_pin(PIN, cost=cost)
+        pairs = await store.run(lambda tx: _seed(conversations, pin, settings, rails, ids, tx))
+        latencies: list[float] = []
+        started = time.perf_counter()
+        paid = await asyncio.gather(
+            *(
+                _conversation(engine, shop, cust, method, payments, latencies, f"s{i}")
+                for i, (shop, cust, method) in enumerate(pairs)
+            )
+        )
+        seconds = time.perf_counter() - started
+        saturated = len(latencies)
+        # Latency under load: the same conversations, each sending at a steady pace so that
+        # together they offer half the throughput just measured (an open loop, as people do).
+        offered = 0.5 * saturated / seconds
+        paced: list[float] = []
+        until = time.perf_counter() + latency_seconds
+        await asyncio.gather() if latency_seconds <= 0 else await asyncio.gather(
+            *(
+                _conversation(
+                    engine,
+                    shop,
+                    cust,
+                    method,
+                    0,
+                    paced,
+                    f"l{i}",
+                    pace=conversations / offered,
+                    until=until,
+                )
+                for i, (shop, cust, method) in enumerate(pairs)
+            )
+        )
+        rows = await store.run(_rows_written)
+        await store.close()
+        events = saturated
+        ceiling = _ceiling(Path(folder) / "ceiling.db", synchronous, events, rows)
+        before, after = (
+            await _idle(settings, Path(folder) / "idle.db", idle) if idle else (rss_mb(), rss_mb())
+        )
+    count, scenario_seconds = 0, 0.0
+    if scenarios:
+        from bot.scenarios.cli import rate
+
+        count, scenario_seconds = await rate(settings, ["tests/scenarios"])
+    quantiles = statistics.quantiles(paced, n=100) if len(paced) > 1 else [0.0] * 99
+    eps = events / seconds
+    return Result(
+        conversations,
+        payments,
+        durability,
+        cost,
+        events,
+        sum(paid),
+        seconds,
+        eps,
+        sum(paid) / seconds,
+        offered,
+        quantiles[49] * 1000,
+        quantiles[94] * 1000,
+        quantiles[98] * 1000,
+        peak_rss_mb(),
+        ceiling,
+        eps / ceiling,
+        idle,
+        before,
+        after,
+        after - before,
+        count,
+        count / scenario_seconds if scenario_seconds else 0.0,
+    )
+
+
+def report(result: Result, json_path: str | None) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"paychat bench: {result.conversations} conversations × "
+        f"{result.payments_each} payments, synchronous={result.durability.upper()}, "
+        f"PIN scrypt cost 2^{result.pin_hash_cost}"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("inbound events", f"{result.events:,}"),
+        ("completed payments", f"{result.payments:,}"),
+        ("inbound events / s", f"{result.events_per_second:,.0f}"),
+        ("completed payments / s", f"{result.payments_per_second:,.0f}"),
+        (
+            f"Engine.handle p50 / p95 / p99 ({result.conversations:,} conversations "
+            f"offering {result.latency_load_events_per_second:,.0f} events / s)",
+            f"{result.p50_ms:.2f} / {result.p95_ms:.2f} / {result.p99_ms:.2f} ms",
+        ),
+        (
+            "storage ceiling (plain sqlite3, group commit)",
+            f"{result.ceiling_events_per_second:,.0f} events / s",
+        ),
+        ("engine / ceiling", f"{result.engine_to_ceiling:.2f}"),
+        ("peak RSS", f"{result.peak_rss_mb:.1f} MB"),
+        (
+            f"RSS before / after {result.idle_conversations:,} idle conversations",
+            f"{result.rss_before_idle_mb:.1f} / {result.rss_after_idle_mb:.1f} MB "
+            f"({result.idle_cost_mb:+.1f} MB)",
+        ),
+        (
+            "scenarios / s (tests/scenarios)",
+            f"{result.scenarios_per_second:.1f} ({result.scenarios} cases)",
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console = Console(width=110, record=True, file=io.StringIO())
+    console.print(table)
+    if json_path:
+        Path(json_path).write_text(json.dumps(asdict(result), indent=2))
+    return console.export_text()
