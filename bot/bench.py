@@ -132,8 +132,8 @@ async def _conversation(
 
     user = await engine.store.run(lambda tx: tx.user(cust))
     assert user is not None
-    if pace:  # people are not in step: each conversation starts at its own moment
-        await asyncio.sleep(random.Random(tag).uniform(0, pace))
+    if pace:  # people are not in step: each conversation starts somewhere in its cycle
+        await asyncio.sleep(random.Random(tag).uniform(0, 7 * pace))
     phone = user.phone
     count = 0
     while count < payments or (until and time.perf_counter() < until):
@@ -232,7 +232,7 @@ async def run(
     idle: int,
     pin_cost: int | None,
     scenarios: bool,
-    latency_seconds: float = 5.0,
+    latency_seconds: float = 10.0,
 ) -> Result:
     synchronous = durability.upper()
     cost = pin_cost or settings.security.pin_hash_cost
