@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--latency-seconds",
         type=float,
-        default=5.0,
+        default=10.0,
         help="how long the open-loop latency phase runs",
     )
     bench.add_argument("--json", help="also write the figures as JSON here")

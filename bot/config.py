@@ -109,8 +109,15 @@ class Payments(_Frozen):
     status_checks: tuple[Duration, ...] = (
         timedelta(seconds=90),
         timedelta(minutes=20),
-        timedelta(minutes=100),
+        timedelta(minutes=90),
     )
+
+    @field_validator("status_checks")
+    @classmethod
+    def _within_two_hours(cls, value: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
+        if not 1 <= len(value) <= 3 or sum(value, timedelta()) > timedelta(hours=2):
+            raise ValueError("at most 3 status checks, all within 2h of the payment")
+        return value
 
     @field_validator("request_expiry")
     @classmethod

@@ -8,6 +8,7 @@ from enum import Enum, auto
 from typing import Any
 
 from flows.machine import Btn, Flow, FlowModel
+from flows.sms import send_code
 from payments import codes
 from payments.rails.banks import BankRefused
 
@@ -89,24 +90,13 @@ class PaymentSetup(FlowModel):
     # -- the SMS code -------------------------------------------------------------------------
     def send_code(self) -> None:
         ctx = self.ctx
-        policy = ctx.settings.security
-        if not codes.can_send(ctx.tx, ctx.me.id, ctx.now, policy):
-            ctx.say("setup.resend_limit", per_hour=policy.sms_resends_per_hour)
-            return
-        if not ctx.rails.sms.send(ctx.me.phone, PURPOSE):
+        outcome = send_code(ctx, PURPOSE)
+        if outcome == "limit":
+            ctx.say("setup.resend_limit", per_hour=ctx.settings.security.sms_resends_per_hour)
+        elif outcome == "failed":
             ctx.say("setup.sms_failed", buttons=((Btn("resend"),),))
-            return
-        code = ctx.ids.digits(policy.sms_code_length)
-        codes.issue(ctx.tx, ctx.me.id, PURPOSE, code, ctx.now, policy)
-        ctx.say(
-            "sms.code",
-            kind="sms",
-            sms_phone=ctx.me.phone,
-            code=code,
-            minutes=int(policy.sms_code_lifetime.total_seconds() // 60),
-            purpose=PURPOSE,
-        )
-        ctx.say("setup.sms_sent", phone=ctx.me.phone[-4:], bank=self.data["bank"])
+        else:
+            ctx.say("setup.sms_sent", phone=ctx.me.phone[-4:], bank=self.data["bank"])
 
     def code_ok(self) -> bool:
         self.ctx.delete_inbound()  # a one-time code is a secret: it leaves the chat at once

@@ -7,6 +7,7 @@ from enum import Enum, auto
 from typing import Any
 
 from flows.machine import Btn, Flow, FlowModel
+from flows.sms import send_code
 from payments import codes
 from payments.pin import check_new_pin, check_pin, hash_pin, verify_pin
 
@@ -79,23 +80,11 @@ class PinSetup(FlowModel):
         return False
 
     def send_code(self) -> None:
-        ctx, policy = self.ctx, self.ctx.settings.security
-        if not codes.can_send(ctx.tx, ctx.me.id, ctx.now, policy) or not ctx.rails.sms.send(
-            ctx.me.phone, PURPOSE
-        ):
-            ctx.say("pin.code_unavailable", per_hour=policy.sms_resends_per_hour)
-            return
-        code = ctx.ids.digits(policy.sms_code_length)
-        codes.issue(ctx.tx, ctx.me.id, PURPOSE, code, ctx.now, policy)
-        ctx.say(
-            "sms.code",
-            kind="sms",
-            sms_phone=ctx.me.phone,
-            code=code,
-            purpose=PURPOSE,
-            minutes=int(policy.sms_code_lifetime.total_seconds() // 60),
-        )
-        ctx.say("pin.reset_code_sent", phone=ctx.me.phone[-4:])
+        ctx = self.ctx
+        if send_code(ctx, PURPOSE) == "sent":
+            ctx.say("pin.reset_code_sent", phone=ctx.me.phone[-4:])
+        else:
+            ctx.say("pin.code_unavailable", per_hour=ctx.settings.security.sms_resends_per_hour)
 
     def code_ok(self) -> bool:
         ctx = self.ctx

@@ -134,3 +134,27 @@ async def test_redelivered_rows_are_marked_delivered(settings: Settings, tmp_pat
         sim.add_party("asha", phone="+91 98123 45678")
         await sim.settle()
         assert await sim.engine.undelivered() == []
+
+
+async def test_a_wallet_is_offered_where_the_market_has_one(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from tests.conftest import onboard
+
+    india = settings.markets["IN"].model_copy(
+        update={
+            "methods": (*settings.markets["IN"].methods, "wallet"),
+            "wallets": ("Chai Wallet",),
+        }
+    )
+    with_wallet = settings.model_copy(update={"markets": {**settings.markets, "IN": india}})
+    async with simulator(with_wallet, str(tmp_path / "w.db"), START) as sim:
+        await onboard(sim, "asha", "customer", "+91 98123 45678")
+        await sim.text("asha", "/methods")
+        await sim.tap("asha", "add")
+        await sim.tap("asha", "wallet")
+        assert sim.events[-1].key == "methods.choose_wallet"
+        await sim.tap("asha", label="Chai Wallet")
+        assert sim.events[-1].key == "methods.added"
+        methods = await sim.engine.store.run(lambda tx: tx.methods("asha"))
+        assert [(m.kind, m.label) for m in methods] == [("wallet", "Chai Wallet")]
