@@ -92,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
-        asyncio.run(run_demo(settings, Path(args.db), console))
-        return 0
+        return asyncio.run(run_demo(settings, Path(args.db), console))
     if args.command == "telegram":
         from bot.telegram_main import run_bot
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import simulator
 from bot.config import Settings
-from bot.demo import play
-from tests.conftest import START
+from bot.demo import SHOWCASE
+from bot.scenarios.loader import cases
+from bot.scenarios.runner import run_case
+from bot.scenarios.world import World
 
-PINS = ("2580", "1470")  # the PINs bot/demo.py uses
+PINS = ("2580", "1470")  # the PINs the showcase scenario uses
 CARD = "4242424242424242"
 
 
@@ -24,16 +25,23 @@ async def test_no_secret_reaches_the_database_or_the_logs(
 ) -> None:
     db = tmp_path / "secrets.db"
     caplog.set_level(logging.DEBUG)
-    async with simulator(settings, str(db), START) as sim:
-        await play(sim)
-        codes = [
-            re.search(r"\d{6}", sms)[0]
-            for p in sim.parties.values()  # type: ignore[index]
+    codes: list[str] = []
+    raw = b""
+
+    async def collect(world: World) -> None:
+        nonlocal raw
+        codes.extend(
+            m[0]
+            for p in world.sim.parties.values()
             for sms in p.sms
-        ]
+            if (m := re.search(r"\d{6}", sms))
+        )
         wal = db.with_name(db.name + "-wal")
         raw = db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
-    assert codes, "the demo should have sent at least one SMS code"
+
+    result = await run_case(cases(SHOWCASE)[0], settings, db=str(db), after=collect)
+    assert result.passed, result.report
+    assert codes, "the showcase should have sent at least one SMS code"
 
     for secret in (CARD, "4242 4242 4242 4242", *codes):
         assert secret.encode() not in raw, f"{secret!r} is in the database file"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -356,10 +356,16 @@ def _digits(text: str) -> str:
 
 
 async def run_case(
-    case: Case, settings: Settings, artifacts: Path | None = None, via: str = "simulator"
+    case: Case,
+    settings: Settings,
+    artifacts: Path | None = None,
+    via: str = "simulator",
+    db: str = ":memory:",
+    after: Callable[[World], Awaitable[None]] | None = None,
 ) -> CaseResult:
     """Run one case in-process (`via="simulator"`) or through the real Telegram adapter and
-    the Bot API emulator over loopback (`via="telegram"`)."""
+    the Bot API emulator over loopback (`via="telegram"`). `db` is the SQLite database (a
+    fresh in-memory one by default); `after` sees the world when the case passed."""
     started = time.perf_counter()
     problems = lint(case.path)
     if problems:
@@ -370,7 +376,8 @@ async def run_case(
         opener: Callable[..., Any] = open_world
         if via == "telegram":
             from bot.scenarios.telegram_world import open_telegram_world as opener
-        async with opener(settings, start, int(doc.get("seed", 0))) as world:
+        options = {"db": db} if via != "telegram" else {}
+        async with opener(settings, start, int(doc.get("seed", 0)), **options) as world:
             run = Run(world, doc, case)
             try:
                 await seed(
@@ -384,6 +391,8 @@ async def run_case(
                 if left:
                     names = ", ".join(f"{name} ({fault.outcome})" for name, fault, _ in left)
                     raise StepFailed(doc, f"injected faults never fired: {names}")
+                if after is not None:
+                    await after(world)
             except StepFailed as failure:
                 # The report reads the world's state, so it is written while the world is open.
                 report = _report(case, failure, run, await _state(run))
