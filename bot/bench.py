@@ -78,10 +78,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _phone(prefix: str, i: int) -> str:
-    return f"+91 {prefix}{i:07d}"[:4] + f"{prefix}{i:07d}"[-10:]
-
-
 def _seed(
     n: int, pin: tuple[bytes, bytes], settings: Settings, rails: Rails, ids: SeededIds, tx: Tx
 ) -> list[tuple[str, str, str]]:

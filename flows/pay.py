@@ -8,10 +8,11 @@ from typing import Any
 
 from flows.conversation import refuse
 from flows.machine import Btn, Ctx, Flow, FlowModel
-from flows.request import request_buttons, token_hash
+from flows.pin_entry import enter_pin
+from flows.request import close_request_message, request_buttons, token_hash
 from payments import charge
 from payments.limits import payment_limit
-from payments.pin import check_pin, is_locked
+from payments.pin import is_locked
 from payments.records import Method, Payment, PaymentRequest
 
 
@@ -133,9 +134,7 @@ class Pay(FlowModel):
                 "customer": ctx.me.name,
             }
             ctx.say("request.declined", to=request.business_id, **values)
-            ctx.say(
-                "request.closed", kind="edit", ref=f"rq:{request.id}", status="declined", **values
-            )
+            close_request_message(ctx, request, "declined", values)
         self.finish()
 
     def needs_pin(self) -> bool:
@@ -223,24 +222,10 @@ class Pay(FlowModel):
             self.outcome = self._charge()
 
     def _pin_check(self) -> str:
-        ctx, policy = self.ctx, self.ctx.settings.security
-        check = check_pin(
-            ctx.tx,
-            ctx.me.id,
-            self.text,
-            ctx.now,
-            policy.pin_attempts,
-            policy.pin_lock,
-            ctx.inbound.pin_proof,
-        )
-        if check.outcome == "wrong":
-            ctx.say("pin.wrong", attempts_left=check.attempts_left, pin_pad=True)
-            return "retry"
-        if check.outcome != "ok":
-            ctx.say("pin.locked", until=check.locked_until)
-            ctx.tx.add_failed_attempt(self.data["request"])
-            return "ended"
-        return "ok"
+        outcome = enter_pin(self.ctx, self.text)
+        if outcome == "ended":
+            self.ctx.tx.add_failed_attempt(self.data["request"])
+        return outcome
 
     def _biometric_ok(self) -> bool:
         ctx = self.ctx

@@ -7,9 +7,10 @@ from enum import Enum, auto
 from typing import Any
 
 from flows.machine import Btn, Flow, FlowModel
+from flows.pin_entry import enter_pin
 from flows.sms import send_code
 from payments import codes
-from payments.pin import check_new_pin, check_pin, hash_pin, verify_pin
+from payments.pin import check_new_pin, hash_pin, verify_pin
 
 PURPOSE = "pin_reset"
 
@@ -60,24 +61,10 @@ class PinSetup(FlowModel):
         self.ctx.say("pin.ask_current", pin_pad=True, length=self.ctx.settings.security.pin_length)
 
     def current_ok(self) -> bool:
-        ctx, policy = self.ctx, self.ctx.settings.security
-        check = check_pin(
-            ctx.tx,
-            ctx.me.id,
-            self.entered,
-            ctx.now,
-            policy.pin_attempts,
-            policy.pin_lock,
-            ctx.inbound.pin_proof,
-        )
-        if check.outcome == "ok":
-            return True
-        if check.outcome == "wrong":
-            ctx.say("pin.wrong", attempts_left=check.attempts_left, pin_pad=True)
-        else:
-            ctx.say("pin.locked", until=check.locked_until)
+        outcome = enter_pin(self.ctx, self.entered)
+        if outcome == "ended":
             self.finish()
-        return False
+        return outcome == "ok"
 
     def send_code(self) -> None:
         ctx = self.ctx

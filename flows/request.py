@@ -225,6 +225,20 @@ FLOW = Flow(
 )
 
 
+def close_request_message(
+    ctx: Ctx, request: PaymentRequest, status: str, values: dict[str, Any]
+) -> None:
+    """Edit the customer's request message to say it is closed; its buttons go with it."""
+    ctx.say(
+        "request.closed",
+        to=request.customer_id or ctx.inbound.user,
+        kind="edit",
+        ref=f"rq:{request.id}",
+        status=status,
+        **values,
+    )
+
+
 def cancel(ctx: Ctx, request_id: str) -> None:
     """The business taps Cancel on its request message (or link)."""
     from flows.conversation import refuse
@@ -247,14 +261,7 @@ def cancel(ctx: Ctx, request_id: str) -> None:
     ctx.say("request.closed", kind="edit", ref=f"rqb:{request.id}", status="cancelled", **values)
     if request.customer_id:
         ctx.say("request.cancelled", to=request.customer_id, **values)
-        ctx.say(
-            "request.closed",
-            to=request.customer_id,
-            kind="edit",
-            ref=f"rq:{request.id}",
-            status="cancelled",
-            **values,
-        )
+        close_request_message(ctx, request, "cancelled", values)
 
 
 def expire(ctx: Ctx) -> None:
@@ -271,11 +278,4 @@ def expire(ctx: Ctx) -> None:
     ctx.say("request.expired", to=request.business_id, role="business", **values)
     if request.customer_id:
         ctx.say("request.expired", to=request.customer_id, role="customer", **values)
-        ctx.say(
-            "request.closed",
-            to=request.customer_id,
-            kind="edit",
-            ref=f"rq:{request.id}",
-            status="expired",
-            **values,
-        )
+        close_request_message(ctx, request, "expired", values)
