@@ -52,6 +52,7 @@ class Engine:
         self.ids = ids
         self.rails = rails or Rails.simulated()
         self.renderer = renderer or Renderer(settings.locales.available, settings.locales.default)
+        self._market_values: dict[str | None, dict[str, Any]] = {}  # per market, built once
         self._hashing = ThreadPoolExecutor(
             max_workers=os.cpu_count() or 2, thread_name_prefix="pin-hash"
         )
@@ -149,17 +150,18 @@ class Engine:
         return self._commit_replies(tx, [Say("error.internal", inbound.user)], inbound)
 
     def _commit_replies(self, tx: Tx, says: list[Say], inbound: Inbound) -> list[Outbound]:
-        users: dict[str, User | None] = {}  # each recipient is read once per event
-        outs = [self._render(tx, say, f"{inbound.key}#{i}", users) for i, say in enumerate(says)]
+        outs = [self._render(tx, say, f"{inbound.key}#{i}") for i, say in enumerate(says)]
         seqs = tx.add_outbox(outs, self.clock.now())
-        return [replace(o, seq=s) for o, s in zip(outs, seqs, strict=True)]
+        # Positional, not dataclasses.replace: this runs for every reply of every event.
+        return [
+            Outbound(
+                o.kind, o.to, o.key, o.text, o.buttons, o.ref, o.ask_contact, o.pin_pad, o.phone, s
+            )
+            for o, s in zip(outs, seqs, strict=True)
+        ]
 
-    def _render(
-        self, tx: Tx, say: Say, default_ref: str, users: dict[str, User | None]
-    ) -> Outbound:
-        if say.to not in users:
-            users[say.to] = tx.user(say.to)
-        user = users[say.to]
+    def _render(self, tx: Tx, say: Say, default_ref: str) -> Outbound:
+        user = tx.user(say.to)
         values = self._values(user, say.vars)
         locale = user.locale if user else self.settings.locales.default
         text = "" if say.kind == "delete" else self.renderer.render(say.key, locale, values)
@@ -193,12 +195,14 @@ class Engine:
         )
 
     def _values(self, user: User | None, values: dict[str, Any]) -> dict[str, Any]:
-        market = self.settings.market(user.market) if user else None
-        extra = {
-            "_money_locale": market.locale if market else "en",
-            "_symbol": market.currency_symbol if market else None,
-            "_tz": ZoneInfo(market.timezone) if market else None,
-            "settings": self.settings,
-            "me": user,
-        }
-        return {**extra, **values}
+        market_code = user.market if user else None
+        extra = self._market_values.get(market_code)
+        if extra is None:
+            market = self.settings.market(market_code) if market_code else None
+            extra = self._market_values[market_code] = {
+                "_money_locale": market.locale if market else "en",
+                "_symbol": market.currency_symbol if market else None,
+                "_tz": ZoneInfo(market.timezone) if market else None,
+                "settings": self.settings,
+            }
+        return {**extra, "me": user, **values}

@@ -8,6 +8,7 @@ locale with Babel (₹1,00,000.00, R$ 1.000,00, S$1,000.00).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +43,27 @@ def _money(ctx: Context, value: Money) -> str:
     return value.format(ctx.get("_money_locale", "en"), ctx.get("_symbol"))
 
 
+@lru_cache(maxsize=64)
+def _locale(code: str) -> Locale:
+    # Babel parses a locale string on every call; a parsed Locale is reused.
+    return Locale.parse(code)
+
+
 @pass_context
 def _when(ctx: Context, value: datetime) -> str:
     return str(
         format_datetime(
-            value, "d MMM y, HH:mm", tzinfo=ctx.get("_tz"), locale=ctx.get("_money_locale", "en")
+            value,
+            "d MMM y, HH:mm",
+            tzinfo=ctx.get("_tz"),
+            locale=_locale(ctx.get("_money_locale", "en")),
         )
     )
 
 
 @pass_context
 def _country(ctx: Context, code: str) -> str:
-    name = Locale.parse(ctx.get("_locale", "en")).territories.get(code)
+    name = _locale(ctx.get("_locale", "en")).territories.get(code)
     return str(name) if name else code
 
 

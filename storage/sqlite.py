@@ -120,14 +120,13 @@ class SqliteStore:
 
     def _run_batch(self, works: list[Callable[[SqliteTx], Any]]) -> list[tuple[bool, Any]]:
         conn = self._db._conn
-        tx = SqliteTx(conn, self._sealer)
         outcomes: list[tuple[bool, Any]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             for work in works:
                 conn.execute("SAVEPOINT unit")
                 try:
-                    value = work(tx)
+                    value = work(SqliteTx(conn, self._sealer))  # its read cache is this unit's
                 except Exception as exc:  # a failing unit rolls back alone; the caller gets it
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")

@@ -53,6 +53,9 @@ class SqliteTx:
     def __init__(self, conn: sqlite3.Connection, sealer: Sealer) -> None:
         self.c = conn
         self.sealer = sealer
+        # One unit of work reads the same parties several times (sender, recipients, the other
+        # party); a Tx lives for one unit, so this cache cannot outlive a rollback.
+        self._users: dict[str, User | None] = {}
 
     def _one(self, sql: str, *args: Any) -> Any:
         return self.c.execute(sql, args).fetchone()
@@ -68,12 +71,16 @@ class SqliteTx:
         return User(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
 
     def user(self, user_id: str) -> User | None:
-        return self._user(
+        if user_id in self._users:
+            return self._users[user_id]
+        found = self._user(
             self._one(
                 "SELECT id, role, phone, market, name, locale, biometric FROM users WHERE id=?",
                 user_id,
             )
         )
+        self._users[user_id] = found
+        return found
 
     def user_by_phone(self, phone: str) -> User | None:
         return self._user(
@@ -84,6 +91,7 @@ class SqliteTx:
         )
 
     def add_user(self, user: User, now: datetime) -> None:
+        self._users.pop(user.id, None)
         try:
             self.c.execute(
                 "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -102,6 +110,7 @@ class SqliteTx:
             raise DuplicateError(f"user {user.id} or phone already registered") from exc
 
     def set_biometric(self, user_id: str, enrolled: bool) -> None:
+        self._users.pop(user_id, None)
         self.c.execute("UPDATE users SET biometric=? WHERE id=?", (int(enrolled), user_id))
 
     def conversation(self, user_id: str) -> tuple[str, str, dict[str, Any]] | None:
