@@ -79,10 +79,11 @@ def peak_rss_mb() -> float:
 
 
 def _seed(
-    n: int, pin: tuple[bytes, bytes], settings: Settings, rails: Rails, ids: SeededIds, tx: Tx
+    n: int, cost: int, settings: Settings, rails: Rails, ids: SeededIds, tx: Tx
 ) -> list[tuple[str, str, str]]:
     """N businesses with payments set up, N customers with a card and a PIN."""
     now = START
+    pin = hash_pin(PIN, tx.pin_pepper(), cost=cost)
     pairs = []
     for i in range(n):
         shop, cust = f"shop{i}", f"cust{i}"
@@ -243,8 +244,7 @@ async def run(
         store = await SqliteStore.open(str(db), synchronous)  # type: ignore[arg-type]
         rails, ids = Rails.simulated(), SeededIds(7)
         engine = Engine(store, settings, VirtualClock(START), ids, rails)
-        pin = hash_pin(PIN, cost=cost)
-        pairs = await store.run(lambda tx: _seed(conversations, pin, settings, rails, ids, tx))
+        pairs = await store.run(lambda tx: _seed(conversations, cost, settings, rails, ids, tx))
         latencies: list[float] = []
         started = time.perf_counter()
         paid = await asyncio.gather(

@@ -96,7 +96,7 @@ class Security(_Frozen):
     pin_length: Literal[4, 6] = 4
     pin_attempts: int = Field(default=3, ge=1, le=10)
     pin_lock: Duration = timedelta(hours=24)
-    pin_hash_cost: int = Field(default=14, ge=10, le=20)
+    pin_hash_cost: int = Field(default=10, ge=8, le=20)
     sms_code_length: int = Field(default=6, ge=4, le=8)
     sms_code_lifetime: Duration = timedelta(minutes=5)
     sms_code_tries: int = Field(default=3, ge=1)

@@ -23,7 +23,7 @@ from bot.messages import Button, Inbound, Outbound
 from bot.render import Renderer, TemplateProblem
 from flows.machine import Ctx, Say
 from flows.router import dispatch
-from payments.pin import hash_pin
+from payments.pin import hash_like
 from payments.rails.base import Rails
 from payments.records import User
 from storage.base import Store, Tx
@@ -73,12 +73,12 @@ class Engine:
     async def _with_pin_proof(self, inbound: Inbound) -> Inbound:
         """Hash what may be a PIN in a thread pool, so the slow hash (scrypt releases the GIL)
         runs beside the single writer instead of stalling every event in its batch."""
-        record = await self.store.run(lambda tx: tx.pin(inbound.user))
+        record, pepper = await self.store.run(lambda tx: (tx.pin(inbound.user), tx.pin_pepper()))
         if record is None:
             return inbound
         loop = asyncio.get_running_loop()
-        digest, _ = await loop.run_in_executor(
-            self._hashing, hash_pin, inbound.text, record.salt, record.hash[0]
+        digest = await loop.run_in_executor(
+            self._hashing, hash_like, inbound.text, record.hash, record.salt, pepper
         )
         return replace(inbound, pin_proof=(record.salt, digest))
 

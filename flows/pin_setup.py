@@ -98,7 +98,9 @@ class PinSetup(FlowModel):
         return False
 
     def keep_first(self) -> None:
-        digest, salt = hash_pin(self.entered, cost=self.ctx.settings.security.pin_hash_cost)
+        digest, salt = hash_pin(
+            self.entered, self.ctx.tx.pin_pepper(), cost=self.ctx.settings.security.pin_hash_cost
+        )
         self.data["first"] = [digest.hex(), salt.hex()]  # a salted hash, never the PIN
 
     def ask_repeat(self) -> None:
@@ -106,7 +108,9 @@ class PinSetup(FlowModel):
 
     def repeat_matches(self) -> bool:
         digest, salt = self.data["first"]
-        return verify_pin(self.entered, bytes.fromhex(digest), bytes.fromhex(salt))
+        return verify_pin(
+            self.entered, bytes.fromhex(digest), bytes.fromhex(salt), self.ctx.tx.pin_pepper()
+        )
 
     def mismatch(self) -> None:
         self.data.pop("first", None)

@@ -1,4 +1,12 @@
-"""The security PIN: salted scrypt, constant-time comparison, trivial PINs refused.
+"""The security PIN: peppered, salted scrypt, constant-time comparison, trivial PINs refused.
+
+A 4-digit PIN has 10^4 values, so no hash cost stops offline guessing by someone holding the
+database: at 2^14 all of them take four minutes on one core. What protects a PIN is (1) the online
+attempt counter (3 tries, then a 24 h lock) and (2) the pepper: the PIN goes through
+HMAC-SHA256 keyed with a server secret (derived from the sealing key, which is never in the
+database) before scrypt, so a stolen database alone cannot test a single guess. scrypt's cost is
+then defence in depth for a theft of both, and is set by what a payment can afford
+(`security.pin_hash_cost`).
 
 Wrong-PIN counting and lockout live here and are shared by every flow that asks for the PIN.
 """
@@ -16,19 +24,31 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from storage.base import Tx
 
-# scrypt's cost is log2(N) from config (security.pin_hash_cost; 14 ≈ 25 ms here). It is stored
-# as the hash's first byte, so changing the setting never breaks the PINs already set.
-DEFAULT_COST = 14
+# The hash's first byte says how it was made: scrypt's log2(N) (security.pin_hash_cost), with the
+# high bit set when peppered. Changing the setting never breaks the PINs already set, and hashes
+# from before the pepper still verify.
+DEFAULT_COST = 10
+PEPPERED = 0x80
 
 
-def hash_pin(pin: str, salt: bytes | None = None, cost: int = DEFAULT_COST) -> tuple[bytes, bytes]:
+def hash_pin(
+    pin: str, pepper: bytes, salt: bytes | None = None, cost: int = DEFAULT_COST
+) -> tuple[bytes, bytes]:
+    """(scheme byte + digest, salt). An empty `pepper` makes the unpeppered form of old hashes."""
     salt = salt or os.urandom(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=2**cost, r=8, p=1, dklen=32)
-    return bytes([cost]) + digest, salt
+    secret = hmac.digest(pepper, pin.encode(), "sha256") if pepper else pin.encode()
+    digest = hashlib.scrypt(secret, salt=salt, n=2 ** (cost & ~PEPPERED), r=8, p=1, dklen=32)
+    return bytes([(cost & ~PEPPERED) | (PEPPERED if pepper else 0)]) + digest, salt
 
 
-def verify_pin(pin: str, hash_: bytes, salt: bytes) -> bool:
-    return hmac.compare_digest(hash_pin(pin, salt, hash_[0])[0], hash_)
+def hash_like(pin: str, stored: bytes, salt: bytes, pepper: bytes) -> bytes:
+    """`pin` hashed the way `stored` was (same cost, salt and scheme), to compare with it."""
+    scheme = stored[0]
+    return hash_pin(pin, pepper if scheme & PEPPERED else b"", salt, scheme)[0]
+
+
+def verify_pin(pin: str, stored: bytes, salt: bytes, pepper: bytes) -> bool:
+    return hmac.compare_digest(hash_like(pin, stored, salt, pepper), stored)
 
 
 def is_trivial(pin: str) -> bool:
@@ -79,7 +99,7 @@ def check_pin(
     if proof is not None and hmac.compare_digest(proof[0], record.salt):
         matches = hmac.compare_digest(proof[1], record.hash)
     else:
-        matches = verify_pin(pin, record.hash, record.salt)
+        matches = verify_pin(pin, record.hash, record.salt, tx.pin_pepper())
     if matches:
         if record.wrong:
             tx.set_pin_counters(user_id, 0, None)

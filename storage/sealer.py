@@ -6,6 +6,7 @@ The key comes from `PAYCHAT_SECRET_KEY`, or from a key file beside the database,
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 
@@ -20,6 +21,8 @@ _OPENED_KEPT = 4096
 class Sealer:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        # The PIN pepper: derived from the same secret, so it lives wherever the key lives.
+        self.pepper = hmac.digest(key, b"paychat/pin-pepper/v1", "sha256")
         # Opening costs ~25 µs (HMAC + AES); a payment opens the same method tokens several
         # times. The plain values are what `open` returns anyway, so keeping the recent ones in
         # memory exposes nothing new; the dict is bounded.

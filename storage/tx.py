@@ -359,6 +359,9 @@ class SqliteTx:
             return None
         return PinRecord(row[0], row[1], row[2], None if row[3] is None else _dt(row[3]))
 
+    def pin_pepper(self) -> bytes:
+        return self.sealer.pepper
+
     def set_pin(self, user_id: str, hash_: bytes, salt: bytes) -> None:
         self.c.execute(
             "INSERT OR REPLACE INTO pins VALUES (?, ?, ?, 0, NULL)", (user_id, hash_, salt)

@@ -111,7 +111,9 @@ def _given(world: World, name: str, spec: Node, tx: Tx) -> None:
         account = accounts[int(payments.get("account", 1)) - 1]
         tx.set_payout(user.id, bank, account.id, now)
     if pin := spec.get("pin"):
-        tx.set_pin(user.id, *hash_pin(str(pin), cost=settings.security.pin_hash_cost))
+        tx.set_pin(
+            user.id, *hash_pin(str(pin), tx.pin_pepper(), cost=settings.security.pin_hash_cost)
+        )
     if spec.get("biometric"):
         tx.set_biometric(user.id, True)
     for method in spec.get("methods") or []:

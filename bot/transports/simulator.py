@@ -167,8 +167,10 @@ class Simulator:
                 )
             )
         results = await asyncio.gather(*(self.engine.handle(i) for i in inbounds))
-        for outs in results:
-            await self.deliver(outs)
+        # In the order the engine committed them (the outbox sequence), not the order sent:
+        # which of two racing events wins is the engine's business, and a chat shows the winner's
+        # replies first.
+        await self.deliver(sorted((o for outs in results for o in outs), key=lambda o: o.seq))
         await self.settle()
 
     async def settle(self) -> None:
