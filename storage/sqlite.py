@@ -24,6 +24,7 @@ from storage.tx import SqliteTx
 T = TypeVar("T")
 _MAX_BATCH = 256
 _Item = tuple[Callable[[SqliteTx], Any], "asyncio.Future[Any]"]
+Written = list[tuple[str, Any]]  # one unit's writes: (statement, parameters)
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -51,6 +52,7 @@ class SqliteStore:
         self._sealer = sealer
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._closed = False
+        self._recorded: list[Written] | None = None
         self._writer = asyncio.create_task(self._write_loop())
 
     @classmethod
@@ -74,6 +76,21 @@ class SqliteStore:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((work, future))
         return await future
+
+    def record_writes(self) -> list[Written]:
+        """From now on, append every write a unit runs (statement and parameters, in commit
+        order, one list per unit) to the returned list. `paychat bench` replays them with plain
+        sqlite3 to measure the storage ceiling."""
+        self._recorded = []
+        return self._recorded
+
+    async def backup(self, path: str) -> None:
+        """Copy the database, between two batches, to a new file."""
+        target = sqlite3.connect(path, check_same_thread=False)  # filled on aiosqlite's thread
+        try:
+            await self._db.backup(target)
+        finally:
+            target.close()
 
     async def close(self) -> None:
         if self._closed:
@@ -126,7 +143,12 @@ class SqliteStore:
             for work in works:
                 conn.execute("SAVEPOINT unit")
                 try:
-                    value = work(SqliteTx(conn, self._sealer))  # its read cache is this unit's
+                    if self._recorded is None:
+                        value = work(SqliteTx(conn, self._sealer))  # its read cache is its own
+                    else:
+                        writes: list[tuple[str, Any]] = []
+                        self._recorded.append(writes)
+                        value = work(SqliteTx(_Recording(conn, writes), self._sealer))
                 except Exception as exc:  # a failing unit rolls back alone; the caller gets it
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
@@ -140,6 +162,24 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
             raise
         return outcomes
+
+
+class _Recording:
+    """A connection that notes the writes run through it (for the benchmark only)."""
+
+    def __init__(self, conn: sqlite3.Connection, writes: list[tuple[str, Any]]) -> None:
+        self._conn = conn
+        self._writes = writes
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        if not sql.startswith("SELECT"):
+            self._writes.append((sql, params))
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        rows = list(rows)
+        self._writes.extend((sql, row) for row in rows)
+        return self._conn.executemany(sql, rows)
 
 
 def _translate(exc: Exception) -> Exception:

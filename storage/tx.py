@@ -6,7 +6,7 @@ import dataclasses
 import json
 import sqlite3
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from bot.messages import Button, Outbound
 from payments.money import Money
@@ -49,8 +49,15 @@ def outbound_from_json(text: str) -> Outbound:
     return Outbound(**data)
 
 
+class Connection(Protocol):
+    """What the repository needs of a sqlite3 connection (the benchmark passes a recorder)."""
+
+    def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor: ...
+    def executemany(self, sql: str, rows: Any, /) -> sqlite3.Cursor: ...
+
+
 class SqliteTx:
-    def __init__(self, conn: sqlite3.Connection, sealer: Sealer) -> None:
+    def __init__(self, conn: Connection, sealer: Sealer) -> None:
         self.c = conn
         self.sealer = sealer
         # One unit of work reads the same parties several times (sender, recipients, the other

@@ -3,8 +3,15 @@ speed is measured by `paychat bench`, not by tests."""
 
 from __future__ import annotations
 
-from bot.bench import report, run
+import sqlite3
+from pathlib import Path
+
+from bot.bench import START, _ceiling, report, run
+from bot.clock import SeededIds, VirtualClock
 from bot.config import Settings
+from bot.engine import Engine
+from bot.messages import Inbound
+from storage.sqlite import SqliteStore
 
 
 async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
@@ -36,3 +43,27 @@ async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
         "idle conversations",
     ):
         assert figure in text
+
+
+async def test_the_ceiling_replays_exactly_the_rows_the_engine_wrote(
+    settings: Settings, tmp_path: Path
+) -> None:
+    store = await SqliteStore.open(str(tmp_path / "engine.db"))
+    engine = Engine(store, settings, VirtualClock(START), SeededIds(3))
+    await engine.handle(Inbound(key="k0", user="ana", kind="command", text="/start"))
+    await store.backup(str(tmp_path / "replay.db"))
+    units = store.record_writes()
+    for n, text in enumerate(["/start", "business", "Ana's Shop", "+91 98765 43210"], 1):
+        await engine.handle(Inbound(key=f"k{n}", user="ana", kind="text", text=text))
+    await store.close()
+    assert any(writes for writes in units)
+    assert _ceiling(tmp_path / "replay.db", "NORMAL", units, 4) > 0
+
+    def dump(path: Path) -> list[str]:
+        conn = sqlite3.connect(path)
+        try:
+            return list(conn.iterdump())
+        finally:
+            conn.close()
+
+    assert dump(tmp_path / "replay.db") == dump(tmp_path / "engine.db")
