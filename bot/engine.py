@@ -29,6 +29,7 @@ from payments.records import User
 from storage.base import Store, Tx
 
 log = logging.getLogger("paychat.engine")
+_PIN_SALTS_KEPT = 100_000  # ~15 MB at most
 
 
 def _maybe_pin(inbound: Inbound) -> bool:
@@ -53,6 +54,8 @@ class Engine:
         self.rails = rails or Rails.simulated()
         self.renderer = renderer or Renderer(settings.locales.available, settings.locales.default)
         self._market_values: dict[str | None, dict[str, Any]] = {}  # per market, built once
+        self._pin_salts: dict[str, tuple[bytes, bytes]] = {}  # saves a read per PIN event
+        self._pepper = b""
         self._hashing = ThreadPoolExecutor(
             max_workers=os.cpu_count() or 2, thread_name_prefix="pin-hash"
         )
@@ -73,14 +76,24 @@ class Engine:
     async def _with_pin_proof(self, inbound: Inbound) -> Inbound:
         """Hash what may be a PIN in a thread pool, so the slow hash (scrypt releases the GIL)
         runs beside the single writer instead of stalling every event in its batch."""
-        record, pepper = await self.store.run(lambda tx: (tx.pin(inbound.user), tx.pin_pepper()))
-        if record is None:
-            return inbound
+        known = self._pin_salts.get(inbound.user)
+        if known is None:
+            record, self._pepper = await self.store.run(
+                lambda tx: (tx.pin(inbound.user), tx.pin_pepper())
+            )
+            if record is None:
+                return inbound
+            if len(self._pin_salts) >= _PIN_SALTS_KEPT:
+                self._pin_salts.clear()
+            # Salt and scheme byte only (no digest). A stale entry after a PIN change is safe:
+            # the unit compares the proof's salt with the stored one and hashes again if not.
+            known = self._pin_salts[inbound.user] = (record.salt, record.hash[:1])
+        salt, scheme = known
         loop = asyncio.get_running_loop()
         digest = await loop.run_in_executor(
-            self._hashing, hash_like, inbound.text, record.hash, record.salt, pepper
+            self._hashing, hash_like, inbound.text, scheme, salt, self._pepper
         )
-        return replace(inbound, pin_proof=(record.salt, digest))
+        return replace(inbound, pin_proof=(salt, digest))
 
     async def run_due(self) -> list[Outbound]:
         """Fire every job that is due now, in order; each is an event of its own."""

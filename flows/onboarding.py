@@ -5,10 +5,9 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
-import phonenumbers
-
 from flows.machine import Btn, Flow, FlowModel
 from flows.menu import show_menu
+from payments.phones import parse_phone
 from payments.records import User
 
 
@@ -49,16 +48,11 @@ class Onboarding(FlowModel):
         raw = inbound.phone if inbound.kind == "contact" else self.text
         if raw and not raw.startswith("+"):
             raw = "+" + raw if inbound.kind == "contact" else raw
-        try:
-            number = phonenumbers.parse(raw, None)
-        except phonenumbers.NumberParseException:
+        parsed = parse_phone(raw)
+        if parsed is None:
             self.problem = "invalid"
             return
-        if not phonenumbers.is_valid_number(number):
-            self.problem = "invalid"
-            return
-        self.phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        self.country = phonenumbers.region_code_for_number(number) or ""
+        self.phone, self.country = parsed
         if self.ctx.settings.market(self.country) is None:
             self.problem = "unsupported"
         elif self.ctx.tx.user_by_phone(self.phone) is not None:

@@ -7,11 +7,10 @@ import hashlib
 from enum import Enum, auto
 from typing import Any
 
-import phonenumbers
-
 from flows.machine import Btn, Ctx, Flow, FlowModel
 from payments.limits import amount_limit
 from payments.money import Money, parse_amount
+from payments.phones import parse_phone
 from payments.records import PaymentRequest
 
 
@@ -56,15 +55,11 @@ class AskForMoney(FlowModel):
         raw = ctx.inbound.phone if ctx.inbound.kind == "contact" else self.text
         if raw and not raw.startswith("+"):
             raw = "+" + raw
-        try:
-            number = phonenumbers.parse(raw, None)
-            valid = phonenumbers.is_valid_number(number)
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
+        parsed = parse_phone(raw)
+        if parsed is None:
             ctx.say("request.customer_invalid")
             return False
-        phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        phone = parsed[0]
         customer = ctx.tx.user_by_phone(phone)
         if customer is None or customer.role != "customer":
             ctx.say(

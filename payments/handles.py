@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
 from stdnum.br import cnpj, cpf
 from stdnum.sg import uen
+
+from payments.phones import parse_phone
 
 _UPI = re.compile(r"^[A-Za-z0-9.\-_]{2,256}@[A-Za-z][A-Za-z0-9]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
@@ -25,15 +26,8 @@ UPI_BANKS = {
 
 
 def _phone_in(text: str, region: str) -> str | None:
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    if phonenumbers.region_code_for_number(number) != region:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    parsed = parse_phone(text, region)
+    return parsed[0] if parsed is not None and parsed[1] == region else None
 
 
 def normalise_upi(text: str) -> str | None:

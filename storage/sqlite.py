@@ -22,7 +22,7 @@ from storage.sealer import Sealer
 from storage.tx import SqliteTx
 
 T = TypeVar("T")
-_MAX_BATCH = 256
+_MAX_BATCH = 32  # ~4 ms of work: replies wait for their batch's COMMIT, so this bounds p99
 _Item = tuple[Callable[[SqliteTx], Any], "asyncio.Future[Any]"]
 Written = list[tuple[str, Any]]  # one unit's writes: (statement, parameters)
 

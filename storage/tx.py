@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sqlite3
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol, cast
 
 from bot.messages import Button, Outbound
@@ -25,7 +26,9 @@ from storage.base import DuplicateError
 from storage.sealer import Sealer
 
 
+@lru_cache(maxsize=256)
 def _t(value: datetime) -> str:
+    # An event writes its `now` several times (inbox, outbox rows, conversation, payment).
     return value.isoformat()
 
 
@@ -33,11 +36,16 @@ def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+# Built once: json.dumps with any option builds a new encoder on every call.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_to_ascii_json = json.JSONEncoder(separators=(",", ":")).encode  # typed text may hold surrogates
+
+
 def outbound_to_json(out: Outbound) -> str:
     # Field by field: dataclasses.asdict deep-copies, which cost more than the rest of the write.
     data = {f.name: getattr(out, f.name) for f in _OUT_FIELDS}
     data["buttons"] = [[{"id": b.id, "label": b.label} for b in row] for row in out.buttons]
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _to_json(data)
 
 
 _OUT_FIELDS = dataclasses.fields(Outbound)
@@ -131,7 +139,7 @@ class SqliteTx:
             "INSERT INTO conversations VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE "
             "SET flow=excluded.flow, state=excluded.state, data=excluded.data, "
             "updated_at=excluded.updated_at",
-            (user_id, flow, state, json.dumps(data, separators=(",", ":")), _t(now)),
+            (user_id, flow, state, _to_ascii_json(data), _t(now)),
         )
 
     def clear_conversation(self, user_id: str) -> None:
