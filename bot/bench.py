@@ -110,17 +110,22 @@ async def _conversation(
     pace: float = 0.0,
     until: float = 0.0,
 ) -> int:
-    """Payments between one business and one customer. With `pace`, an event every `pace`
-    seconds (an open-loop load) until `until`; otherwise as fast as replies come back."""
-    phone = None
+    """Payments between one business and one customer. With `pace`, events arrive as a Poisson
+    process with `pace` seconds between them on average (an open-loop load, as people type:
+    each send is scheduled from the previous one, not from its reply, so conversations that
+    shared a batch do not come back in step) until `until`; otherwise as fast as replies come
+    back."""
     done = 0
     n = 0
+    rng = random.Random(tag)
+    next_at = time.perf_counter() + rng.uniform(0, pace)
 
     async def send(user: str, **kw: Any) -> list[Outbound]:
-        nonlocal n
+        nonlocal n, next_at
         n += 1
         if pace:
-            await asyncio.sleep(pace)
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            next_at = max(next_at, time.perf_counter() - pace) + rng.expovariate(1 / pace)
         started = time.perf_counter()
         outs = await engine.handle(Inbound(key=f"b:{tag}:{n}", user=user, **kw))
         latencies.append(time.perf_counter() - started)
@@ -128,8 +133,6 @@ async def _conversation(
 
     user = await engine.store.run(lambda tx: tx.user(cust))
     assert user is not None
-    if pace:  # people are not in step: each conversation starts somewhere in its cycle
-        await asyncio.sleep(random.Random(tag).uniform(0, 7 * pace))
     phone = user.phone
     count = 0
     while count < payments or (until and time.perf_counter() < until):
@@ -212,6 +215,7 @@ async def run(
         rails, ids = Rails.simulated(), SeededIds(7)
         engine = Engine(store, settings, VirtualClock(START), ids, rails)
         pairs = await store.run(lambda tx: _seed(conversations, cost, settings, rails, ids, tx))
+        gc.freeze()  # as `paychat telegram` does after start-up
         latencies: list[float] = []
         started = time.perf_counter()
         paid = await asyncio.gather(

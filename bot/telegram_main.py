@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -61,6 +62,7 @@ async def run_bot(
                 listen=listen, port=port, webhook_url=webhook, secret_token=secret
             )
         me = transport.app.bot.username
+        gc.freeze()  # what start-up loaded lives as long as the bot: full collections skip it
         console.print(
             f"PayChat is running as @{me} ({'webhook' if webhook else 'polling'}"
             f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
