@@ -56,6 +56,7 @@ class Limits(_Frozen):
     per_transaction: MoneyField
     per_day: MoneyField
     per_day_count: int = Field(gt=0)
+    per_month: MoneyField | None = None  # a calendar month in the market's time zone
     new_method_first_day: MoneyField
 
 
@@ -82,8 +83,9 @@ class Market(_Frozen):
 
     @model_validator(mode="after")
     def _limits_in_currency(self) -> Market:
-        for name in ("min", "per_transaction", "per_day", "new_method_first_day"):
-            if getattr(self.limits, name).currency != self.currency:
+        for name in ("min", "per_transaction", "per_day", "per_month", "new_method_first_day"):
+            limit = getattr(self.limits, name)
+            if limit is not None and limit.currency != self.currency:
                 raise ValueError(f"limits.{name} must be in {self.currency}")
         return self
 

@@ -25,6 +25,9 @@ def test_shipped_config_is_valid() -> None:
     assert set(settings.markets) == {"IN", "BR", "SG"}
     assert settings.markets["IN"].limits.per_transaction.code() == "INR 100000.00"
     assert settings.market("ES") is None
+    assert settings.markets["BR"].limits.per_month is not None
+    assert settings.markets["BR"].limits.per_month.code() == "BRL 5000.00"
+    assert settings.markets["IN"].limits.per_month is None
 
 
 @pytest.mark.parametrize(
@@ -32,6 +35,8 @@ def test_shipped_config_is_valid() -> None:
     [
         (lambda d: d["security"].update(pin_length=5), "security.pin_length"),
         (lambda d: d["markets"]["IN"]["limits"].update(min="BRL 1.00"), "markets.IN"),
+        (lambda d: d["markets"]["BR"]["limits"].update(per_month="INR 1.00"), "per_month"),
+        (lambda d: d["security"].update(pin_hash_cost=4), "security.pin_hash_cost"),
         (lambda d: d["payments"].update(request_expiry="1m"), "payments.request_expiry"),
         (lambda d: d["security"].update(pin_lock="soon"), "security.pin_lock"),
         (lambda d: d["markets"]["BR"].update(methods=["cash"]), "markets.BR.methods.0"),
