@@ -58,6 +58,9 @@ class Result:
     p95_ms: float
     p99_ms: float
     peak_rss_mb: float
+    pin_hash_ms: float
+    cpu_seconds: float
+    pin_hash_cpu_share: float
     ceiling_events_per_second: float
     engine_to_ceiling: float
     idle_conversations: int
@@ -66,6 +69,16 @@ class Result:
     idle_cost_mb: float
     scenarios: int
     scenarios_per_second: float
+
+
+def _pin_hash_ms(cost: int) -> float:
+    """What one PIN check costs at this scrypt cost (the median of a few)."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        hash_pin(PIN, b"pepper", b"0123456789abcdef", cost)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
 
 
 def rss_mb() -> float:
@@ -217,7 +230,8 @@ async def run(
         pairs = await store.run(lambda tx: _seed(conversations, cost, settings, rails, ids, tx))
         gc.freeze()  # as `paychat telegram` does after start-up
         latencies: list[float] = []
-        started = time.perf_counter()
+        pin_ms = _pin_hash_ms(cost)
+        cpu_started, started = time.process_time(), time.perf_counter()
         paid = await asyncio.gather(
             *(
                 _conversation(engine, shop, cust, method, payments, latencies, f"s{i}")
@@ -225,6 +239,7 @@ async def run(
             )
         )
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         saturated = len(latencies)
         # Latency under load: the same conversations, each sending at a steady pace so that
         # together they offer half the throughput just measured (an open loop, as people do).
@@ -286,6 +301,9 @@ async def run(
         quantiles[94] * 1000,
         quantiles[98] * 1000,
         peak_rss_mb(),
+        pin_ms,
+        cpu_seconds,
+        min(1.0, sum(paid) * pin_ms / 1000 / cpu_seconds) if cpu_seconds else 0.0,
         ceiling,
         eps / ceiling,
         idle,
@@ -323,6 +341,11 @@ def report(result: Result, json_path: str | None) -> str:
             f"{result.ceiling_events_per_second:,.0f} events / s",
         ),
         ("engine / ceiling", f"{result.engine_to_ceiling:.2f}"),
+        (
+            "CPU used (both cores) / of it, PIN hashing",
+            f"{result.cpu_seconds:.1f} s / {result.pin_hash_cpu_share:.0%} "
+            f"({result.pin_hash_ms:.2f} ms a PIN)",
+        ),
         ("peak RSS", f"{result.peak_rss_mb:.1f} MB"),
         (
             f"RSS before / after {result.idle_conversations:,} idle conversations",
@@ -336,7 +359,7 @@ def report(result: Result, json_path: str | None) -> str:
     ]
     for name, value in rows:
         table.add_row(name, value)
-    console = Console(width=110, record=True, file=io.StringIO())
+    console = Console(width=120, record=True, file=io.StringIO())
     console.print(table)
     if json_path:
         Path(json_path).write_text(json.dumps(asdict(result), indent=2))
