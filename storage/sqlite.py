@@ -142,16 +142,17 @@ class SqliteStore:
         try:
             for work in works:
                 conn.execute("SAVEPOINT unit")
+                writes: Written = []
                 try:
                     if self._recorded is None:
                         value = work(SqliteTx(conn, self._sealer))  # its read cache is its own
                     else:
-                        writes: list[tuple[str, Any]] = []
                         self._recorded.append(writes)
                         value = work(SqliteTx(_Recording(conn, writes), self._sealer))
                 except Exception as exc:  # a failing unit rolls back alone; the caller gets it
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
+                    writes.clear()  # nothing of it was written
                     outcomes.append((False, _translate(exc)))
                 else:
                     conn.execute("RELEASE unit")

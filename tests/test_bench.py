@@ -6,12 +6,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.bench import START, _ceiling, report, run
 from bot.clock import SeededIds, VirtualClock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.messages import Inbound
 from storage.sqlite import SqliteStore
+from storage.tx import SqliteTx
 
 
 async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
@@ -55,6 +58,13 @@ async def test_the_ceiling_replays_exactly_the_rows_the_engine_wrote(
     units = store.record_writes()
     for n, text in enumerate(["/start", "business", "Ana's Shop", "+91 98765 43210"], 1):
         await engine.handle(Inbound(key=f"k{n}", user="ana", kind="text", text=text))
+
+    def fails_after_writing(tx: SqliteTx) -> None:
+        tx.claim("rolled-back", START)
+        raise RuntimeError("this unit rolls back")
+
+    with pytest.raises(RuntimeError):
+        await store.run(fails_after_writing)
     await store.close()
     assert any(writes for writes in units)
     assert _ceiling(tmp_path / "replay.db", "NORMAL", units, 4) > 0
