@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.clock import SeededIds, VirtualClock
+from bot.clock import IdSource, SecureIds, VirtualClock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.messages import Inbound, Outbound
@@ -91,7 +91,7 @@ def peak_rss_mb() -> float:
 
 
 def _seed(
-    n: int, cost: int, settings: Settings, rails: Rails, ids: SeededIds, tx: Tx
+    n: int, cost: int, settings: Settings, rails: Rails, ids: IdSource, tx: Tx
 ) -> list[tuple[str, str, str]]:
     """N businesses with payments set up, N customers with a card and a PIN."""
     now = START
@@ -185,7 +185,7 @@ def _ceiling(path: Path, synchronous: str, units: list[Written], events: int) ->
 
 async def _idle(settings: Settings, path: Path, count: int) -> tuple[float, float]:
     store = await SqliteStore.open(str(path), settings.storage.synchronous)
-    engine = Engine(store, settings, VirtualClock(START), SeededIds(1))
+    engine = Engine(store, settings, VirtualClock(START), SecureIds())
     gc.collect()
     before = rss_mb()
     batch = 500
@@ -225,7 +225,7 @@ async def run(
     with tempfile.TemporaryDirectory(prefix="paychat-bench-") as folder:
         db = Path(folder) / "bench.db"
         store = await SqliteStore.open(str(db), synchronous)  # type: ignore[arg-type]
-        rails, ids = Rails.simulated(), SeededIds(7)
+        rails, ids = Rails.simulated(), SecureIds()  # the ids a running bot uses
         engine = Engine(store, settings, VirtualClock(START), ids, rails)
         pairs = await store.run(lambda tx: _seed(conversations, cost, settings, rails, ids, tx))
         gc.freeze()  # as `paychat telegram` does after start-up
