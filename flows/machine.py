@@ -186,15 +186,13 @@ class Step:
 
 def _resolve(cls: type, func: Any) -> Call:
     """What transitions' `resolve_callable` would call, decided once per class instead of per
-    event: a plain method is called unbound, a property read, anything else looked up on the
-    model (e.g. `tapped_<id>` from `__getattr__`)."""
+    event: a plain method is called unbound; anything else (a property, `tapped_<id>` from
+    `__getattr__`) is looked up on the model and called if callable, as transitions does."""
     if not isinstance(func, str):
         return lambda _model: func()
     static = inspect.getattr_static(cls, func, None)
     if inspect.isfunction(static):
         return static
-    if isinstance(static, property) and static.fget is not None:
-        return static.fget
 
     def on_model(model: Any) -> Any:
         found = getattr(model, func)
