@@ -23,6 +23,7 @@ from bot.messages import Button, Inbound, Outbound
 from bot.render import Renderer, TemplateProblem
 from flows.machine import Ctx, Say
 from flows.router import dispatch
+from payments.money import Money
 from payments.pin import hash_like
 from payments.rails.base import Rails
 from payments.records import User
@@ -54,6 +55,10 @@ class Engine:
         self.rails = rails or Rails.simulated()
         self.renderer = renderer or Renderer(settings.locales.available, settings.locales.default)
         self._market_values: dict[str | None, dict[str, Any]] = {}  # per market, built once
+        for market in settings.markets.values():
+            # Babel loads a locale's data on first use (~25 ms): at start-up, not on someone's
+            # first payment.
+            Money(1, market.currency).format(market.locale, market.currency_symbol)
         self._pin_salts: dict[str, tuple[bytes, bytes]] = {}  # saves a read per PIN event
         self._pepper = b""
         self._hashing = ThreadPoolExecutor(

@@ -8,11 +8,9 @@ locale with Babel (₹1,00,000.00, R$ 1.000,00, S$1,000.00).
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
 from babel.dates import format_datetime
 from jinja2 import (
     Environment,
@@ -25,7 +23,7 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
-from payments.money import Money
+from payments.money import Money, locale_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -43,12 +41,6 @@ def _money(ctx: Context, value: Money) -> str:
     return value.format(ctx.get("_money_locale", "en"), ctx.get("_symbol"))
 
 
-@lru_cache(maxsize=64)
-def _locale(code: str) -> Locale:
-    # Babel parses a locale string on every call; a parsed Locale is reused.
-    return Locale.parse(code)
-
-
 @pass_context
 def _when(ctx: Context, value: datetime) -> str:
     return str(
@@ -56,14 +48,14 @@ def _when(ctx: Context, value: datetime) -> str:
             value,
             "d MMM y, HH:mm",
             tzinfo=ctx.get("_tz"),
-            locale=_locale(ctx.get("_money_locale", "en")),
+            locale=locale_of(ctx.get("_money_locale", "en")),
         )
     )
 
 
 @pass_context
 def _country(ctx: Context, code: str) -> str:
-    name = _locale(ctx.get("_locale", "en")).territories.get(code)
+    name = locale_of(ctx.get("_locale", "en")).territories.get(code)
     return str(name) if name else code
 
 

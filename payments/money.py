@@ -69,7 +69,8 @@ class Money:
 
 
 @lru_cache(maxsize=64)
-def _locale(name: str) -> Locale:
+def locale_of(name: str) -> Locale:
+    """A parsed Babel locale, kept: Babel parses a locale string on every call otherwise."""
     return Locale.parse(name)
 
 
@@ -77,7 +78,7 @@ def _locale(name: str) -> Locale:
 def _format(minor: int, currency: str, locale: str, symbol: str | None) -> str:
     # Babel parses the locale on every call unless handed a Locale; both are cached here
     # because rendering money is on the hot path of every confirmation.
-    parsed = _locale(locale)
+    parsed = locale_of(locale)
     amount = Decimal(minor).scaleb(-minor_digits(currency))
     text: str = format_currency(amount, currency, locale=parsed)
     if symbol:
