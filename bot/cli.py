@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -41,27 +42,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("diagrams", help="write each flow's state diagram to docs/flows.md")
     bench = sub.add_parser("bench", help="the performance benchmark")
-    bench.add_argument("--conversations", type=int, default=1000)
-    bench.add_argument("--payments", type=int, default=3, help="payments per conversation")
+    bench.add_argument("--conversations", type=_whole(1, 100_000), default=1000)
+    bench.add_argument(
+        "--payments", type=_whole(1, 1000), default=3, help="payments per conversation"
+    )
     bench.add_argument("--durability", choices=["normal", "full"], default="normal")
     bench.add_argument(
         "--idle",
-        type=int,
+        type=_whole(0, 10_000_000),
         default=100_000,
         help="conversations started and left idle for the memory figure",
     )
     bench.add_argument(
         "--pin-cost",
-        type=int,
+        type=_whole(1, 20),
         default=None,
-        help="scrypt cost (log2 N) for the PINs; default: config.yaml's",
+        help="scrypt cost (log2 N) for the PINs, 1-20; default: config.yaml's",
     )
     bench.add_argument(
         "--no-scenarios", action="store_true", help="skip the scenarios-per-second figure"
     )
     bench.add_argument(
         "--latency-seconds",
-        type=float,
+        type=_seconds,
         default=10.0,
         help="how long the open-loop latency phase runs",
     )
@@ -159,6 +162,31 @@ def main(argv: list[str] | None = None) -> int:
 
 def _unreachable(settings: Settings) -> int:
     raise AssertionError("argparse accepted an unknown command")
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number within [low, high], or a clear error (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 3600 seconds")
+    return value
 
 
 if __name__ == "__main__":

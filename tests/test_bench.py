@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.bench import START, _ceiling, report, run
+from bot.cli import main
 from bot.clock import SeededIds, VirtualClock
 from bot.config import Settings
 from bot.engine import Engine
@@ -77,3 +78,23 @@ async def test_the_ceiling_replays_exactly_the_rows_the_engine_wrote(
             conn.close()
 
     assert dump(tmp_path / "replay.db") == dump(tmp_path / "engine.db")
+
+
+@pytest.mark.parametrize(
+    ("argument", "named"),
+    [
+        (["--conversations", "0"], "--conversations: 0 is not between 1 and 100000"),
+        (["--payments", "x"], "--payments: 'x' is not a whole number"),
+        (["--latency-seconds", "-1"], "--latency-seconds: -1 is not between"),
+        (["--pin-cost", "40"], "--pin-cost: 40 is not between 1 and 20"),
+    ],
+)
+def test_bad_bench_arguments_stop_with_a_clear_error(
+    argument: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", *argument])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert named in err
+    assert "Traceback" not in err
