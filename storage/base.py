@@ -13,7 +13,10 @@ and returns a value; the store guarantees:
   conversation never interleave;
 - **no foreign exceptions**: database errors surface as `StorageError`.
 
-Units must be CPU-only (no awaiting, no network): they run on the store's writer thread.
+Units must be CPU-only (no awaiting, no network): they run on the store's writer thread. A `Tx`
+belongs to one unit: it may keep what it read for the rest of that unit (a party is read once per
+event however many replies name it), and its own writes keep that current; nothing it keeps
+outlives the unit, so a rollback can never leave a stale read behind.
 """
 
 from __future__ import annotations
