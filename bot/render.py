@@ -8,9 +8,11 @@ locale with Babel (₹1,00,000.00, R$ 1.000,00, S$1,000.00).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from jinja2 import (
     Environment,
@@ -48,9 +50,24 @@ def _when(ctx: Context, value: datetime) -> str:
             value,
             "d MMM y, HH:mm",
             tzinfo=ctx.get("_tz"),
-            locale=locale_of(ctx.get("_money_locale", "en")),
+            locale=_date_locale(ctx.get("_locale", "en"), ctx.get("_money_locale", "en")),
         )
     )
+
+
+@lru_cache(maxsize=64)
+def _date_locale(language: str, market_locale: str) -> Locale:
+    """Dates in the message's language (month names are words), with the market's conventions
+    where that language has them there: en_IN, en_SG; English in Brazil is plain English, not
+    "8 mar. 2026" inside an English sentence."""
+    words = locale_of(language).language
+    territory = locale_of(market_locale).territory
+    if territory:
+        try:
+            return locale_of(f"{words}_{territory}")
+        except UnknownLocaleError:
+            pass
+    return locale_of(words)
 
 
 @pass_context
