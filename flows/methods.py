@@ -158,19 +158,7 @@ class Methods(FlowModel):
             if kind == "upi"
             else (ctx.market.banks[0])
         )
-        method = add_bank_method(
-            ctx.tx,
-            ctx.rails,
-            ctx.ids,
-            ctx.me.id,
-            kind,
-            handle,
-            bank,
-            ctx.me.phone,
-            default_funds(ctx.market.currency),
-            ctx.now,
-        )
-        self._added(method.label, method.is_default)
+        self._link(kind, handle, bank)
 
     def show_wallets(self) -> None:
         wallets = self.ctx.market.wallets
@@ -184,16 +172,20 @@ class Methods(FlowModel):
         return index.isdigit() and int(index) < len(self.ctx.market.wallets)
 
     def save_wallet(self) -> None:
+        name = self.ctx.market.wallets[int(self.button.removeprefix("w:"))]
+        self._link("wallet", name, name)
+
+    def _link(self, kind: MethodKind, handle: str, bank: str) -> None:
+        """A handle (UPI id, Pix key, PayNow number) or wallet, held at a simulated bank."""
         ctx = self.ctx
-        name = ctx.market.wallets[int(self.button.removeprefix("w:"))]
         method = add_bank_method(
             ctx.tx,
             ctx.rails,
             ctx.ids,
             ctx.me.id,
-            "wallet",
-            name,
-            name,
+            kind,
+            handle,
+            bank,
             ctx.me.phone,
             default_funds(ctx.market.currency),
             ctx.now,
