@@ -3,7 +3,8 @@
 N concurrent two-party payment conversations (request → pay → method → PIN → both
 confirmations) go through `Engine.handle` on a SQLite file; then the same rows are written by
 the plain `sqlite3` module in a tight loop with group commit on the same kind of file (the
-storage ceiling); then 100,000 conversations are started and left idle to show what idle costs.
+storage ceiling), and all the engine's statements, reads too, are replayed alone (what its SQL
+costs without it); then 100,000 conversations are started and left idle to show what idle costs.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from payments.rails.base import Rails
 from payments.records import User
 from payments.wallet import add_card
 from storage.base import Tx
-from storage.sqlite import SqliteStore, Written
+from storage.sqlite import MAX_BATCH, SqliteStore, Statements
 
 START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
 PIN = "2580"
@@ -63,6 +64,7 @@ class Result:
     pin_hash_cpu_share: float
     ceiling_events_per_second: float
     engine_to_ceiling: float
+    own_sql_events_per_second: float
     idle_conversations: int
     rss_before_idle_mb: float
     rss_after_idle_mb: float
@@ -162,21 +164,47 @@ async def _conversation(
     return done
 
 
-def _ceiling(path: Path, synchronous: str, units: list[Written], events: int) -> float:
-    """The storage ceiling: the very writes the engine's units made (statements, parameters and
-    order, recorded while it ran), replayed by plain sqlite3 in a tight loop with group commit
-    (256 units a transaction, as the engine's writer) on a copy of the database as it was before
-    them. Events per second = the engine's events over the replay's time."""
+def _replay_connection(path: Path, synchronous: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def _ceiling(path: Path, synchronous: str, units: list[Statements], events: int) -> float:
+    """The storage ceiling: the very writes the engine's units made (statements, parameters and
+    order, recorded while it ran), replayed by plain sqlite3 in a tight loop with group commit
+    (256 units a transaction) on a copy of the database as it was before them. Events per
+    second = the engine's events over the replay's time."""
+    writes = [[s for s in unit if not s[0].startswith("SELECT")] for unit in units]
+    conn = _replay_connection(path, synchronous)
     started = time.perf_counter()
-    for start in range(0, len(units), 256):
+    for start in range(0, len(writes), 256):
         conn.execute("BEGIN IMMEDIATE")
-        for writes in units[start : start + 256]:
-            for sql, params in writes:
+        for unit in writes[start : start + 256]:
+            for sql, params in unit:
                 conn.execute(sql, params)
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return events / seconds
+
+
+def _own_sql(path: Path, synchronous: str, units: list[Statements], events: int) -> float:
+    """Every statement the engine's units ran, reads too, replayed by plain sqlite3 the way the
+    engine's writer runs them (a savepoint per unit, `MAX_BATCH` units a transaction) on a copy
+    of the database as it was before them: what the engine's SQL costs with no engine around
+    it, so the gap to the ceiling is the reads and the savepoints, and the rest is Python."""
+    conn = _replay_connection(path, synchronous)
+    started = time.perf_counter()
+    for start in range(0, len(units), MAX_BATCH):
+        conn.execute("BEGIN IMMEDIATE")
+        for unit in units[start : start + MAX_BATCH]:
+            conn.execute("SAVEPOINT unit")
+            for sql, params in unit:
+                conn.execute(sql, params).fetchall()
+            conn.execute("RELEASE unit")
         conn.execute("COMMIT")
     seconds = time.perf_counter() - started
     conn.close()
@@ -266,7 +294,8 @@ async def run(
         # (recording costs the engine a little, so no figure above is taken from this run),
         # replayed on a copy of the database as it was before it.
         await store.backup(str(Path(folder) / "ceiling.db"))
-        recorded, replayed = store.record_writes(), list[float]()
+        await store.backup(str(Path(folder) / "own-sql.db"))
+        recorded, replayed = store.record(), list[float]()
         await asyncio.gather(
             *(
                 _conversation(engine, shop, cust, method, 1, replayed, f"r{i}")
@@ -276,6 +305,7 @@ async def run(
         await store.close()
         events = saturated
         ceiling = _ceiling(Path(folder) / "ceiling.db", synchronous, recorded, len(replayed))
+        own_sql = _own_sql(Path(folder) / "own-sql.db", synchronous, recorded, len(replayed))
         before, after = (
             await _idle(settings, Path(folder) / "idle.db", idle) if idle else (rss_mb(), rss_mb())
         )
@@ -306,6 +336,7 @@ async def run(
         min(1.0, sum(paid) * pin_ms / 1000 / cpu_seconds) if cpu_seconds else 0.0,
         ceiling,
         eps / ceiling,
+        own_sql,
         idle,
         before,
         after,
@@ -341,6 +372,10 @@ def report(result: Result, json_path: str | None) -> str:
             f"{result.ceiling_events_per_second:,.0f} events / s",
         ),
         ("engine / ceiling", f"{result.engine_to_ceiling:.2f}"),
+        (
+            "the engine's own SQL alone (its reads and writes replayed, as its writer batches)",
+            f"{result.own_sql_events_per_second:,.0f} events / s",
+        ),
         (
             "CPU used (both cores) / of it, PIN hashing",
             f"{result.cpu_seconds:.1f} s / {result.pin_hash_cpu_share:.0%} "

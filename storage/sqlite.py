@@ -22,9 +22,9 @@ from storage.sealer import Sealer
 from storage.tx import SqliteTx
 
 T = TypeVar("T")
-_MAX_BATCH = 32  # ~4 ms of work: replies wait for their batch's COMMIT, so this bounds p99
+MAX_BATCH = 32  # ~4 ms of work: replies wait for their batch's COMMIT, so this bounds p99
 _Item = tuple[Callable[[SqliteTx], Any], "asyncio.Future[Any]"]
-Written = list[tuple[str, Any]]  # one unit's writes: (statement, parameters)
+Statements = list[tuple[str, Any]]  # one unit's SQL, in order: (statement, parameters)
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -52,7 +52,7 @@ class SqliteStore:
         self._sealer = sealer
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._closed = False
-        self._recorded: list[Written] | None = None
+        self._recorded: list[Statements] | None = None
         self._writer = asyncio.create_task(self._write_loop())
 
     @classmethod
@@ -77,10 +77,11 @@ class SqliteStore:
         self._queue.put_nowait((work, future))
         return await future
 
-    def record_writes(self) -> list[Written]:
-        """From now on, append every write a unit runs (statement and parameters, in commit
-        order, one list per unit) to the returned list. `paychat bench` replays them with plain
-        sqlite3 to measure the storage ceiling."""
+    def record(self) -> list[Statements]:
+        """From now on, append every statement a committed unit runs (reads and writes, with
+        their parameters, in commit order, one list per unit) to the returned list.
+        `paychat bench` replays them with plain sqlite3: the writes alone are the storage
+        ceiling; all of them show what the engine's SQL costs without the engine."""
         self._recorded = []
         return self._recorded
 
@@ -107,7 +108,7 @@ class SqliteStore:
                 return
             batch = [first]
             stop = False
-            while not self._queue.empty() and len(batch) < _MAX_BATCH:
+            while not self._queue.empty() and len(batch) < MAX_BATCH:
                 item = self._queue.get_nowait()
                 if item is None:
                     stop = True
@@ -142,17 +143,17 @@ class SqliteStore:
         try:
             for work in works:
                 conn.execute("SAVEPOINT unit")
-                writes: Written = []
+                statements: Statements = []
                 try:
                     if self._recorded is None:
                         value = work(SqliteTx(conn, self._sealer))  # its read cache is its own
                     else:
-                        self._recorded.append(writes)
-                        value = work(SqliteTx(_Recording(conn, writes), self._sealer))
+                        self._recorded.append(statements)
+                        value = work(SqliteTx(_Recording(conn, statements), self._sealer))
                 except Exception as exc:  # a failing unit rolls back alone; the caller gets it
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
-                    writes.clear()  # nothing of it was written
+                    statements.clear()  # nothing of it was committed
                     outcomes.append((False, _translate(exc)))
                 else:
                     conn.execute("RELEASE unit")
@@ -166,20 +167,19 @@ class SqliteStore:
 
 
 class _Recording:
-    """A connection that notes the writes run through it (for the benchmark only)."""
+    """A connection that notes the statements run through it (for the benchmark only)."""
 
-    def __init__(self, conn: sqlite3.Connection, writes: list[tuple[str, Any]]) -> None:
+    def __init__(self, conn: sqlite3.Connection, statements: Statements) -> None:
         self._conn = conn
-        self._writes = writes
+        self._statements = statements
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        if not sql.startswith("SELECT"):
-            self._writes.append((sql, params))
+        self._statements.append((sql, params))
         return self._conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
         rows = list(rows)
-        self._writes.extend((sql, row) for row in rows)
+        self._statements.extend((sql, row) for row in rows)
         return self._conn.executemany(sql, rows)
 
 

@@ -4,17 +4,18 @@ speed is measured by `paychat bench`, not by tests."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.bench import START, _ceiling, report, run
+from bot.bench import START, _ceiling, _own_sql, report, run
 from bot.cli import main
 from bot.clock import SeededIds, VirtualClock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.messages import Inbound
-from storage.sqlite import SqliteStore
+from storage.sqlite import SqliteStore, Statements
 from storage.tx import SqliteTx
 
 
@@ -35,6 +36,7 @@ async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
     assert result.payments == 8
     assert result.events_per_second > 0
     assert result.ceiling_events_per_second > 0
+    assert result.own_sql_events_per_second > 0
     assert result.idle_conversations == 50
     text = report(result, None)
     for figure in (
@@ -43,20 +45,22 @@ async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
         "p50 / p95 / p99",
         "storage ceiling",
         "engine / ceiling",
+        "own SQL alone",
         "peak RSS",
         "idle conversations",
     ):
         assert figure in text
 
 
-async def test_the_ceiling_replays_exactly_the_rows_the_engine_wrote(
-    settings: Settings, tmp_path: Path
+@pytest.mark.parametrize("replay", [_ceiling, _own_sql])
+async def test_the_replays_write_exactly_the_rows_the_engine_wrote(
+    settings: Settings, tmp_path: Path, replay: Callable[[Path, str, list[Statements], int], float]
 ) -> None:
     store = await SqliteStore.open(str(tmp_path / "engine.db"))
     engine = Engine(store, settings, VirtualClock(START), SeededIds(3))
     await engine.handle(Inbound(key="k0", user="ana", kind="command", text="/start"))
     await store.backup(str(tmp_path / "replay.db"))
-    units = store.record_writes()
+    units = store.record()
     for n, text in enumerate(["/start", "business", "Ana's Shop", "+91 98765 43210"], 1):
         await engine.handle(Inbound(key=f"k{n}", user="ana", kind="text", text=text))
 
@@ -67,8 +71,9 @@ async def test_the_ceiling_replays_exactly_the_rows_the_engine_wrote(
     with pytest.raises(RuntimeError):
         await store.run(fails_after_writing)
     await store.close()
-    assert any(writes for writes in units)
-    assert _ceiling(tmp_path / "replay.db", "NORMAL", units, 4) > 0
+    assert any(sql.startswith("SELECT") for unit in units for sql, _ in unit)
+    assert any(sql.startswith("INSERT") for unit in units for sql, _ in unit)
+    assert replay(tmp_path / "replay.db", "NORMAL", units, 4) > 0
 
     def dump(path: Path) -> list[str]:
         conn = sqlite3.connect(path)
