@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, IdSource
 from bot.config import Settings
 from bot.messages import Button, Inbound, Outbound
-from bot.render import Renderer, TemplateProblem
+from bot.render import Renderer, TemplateProblem, shared_renderer
 from flows.machine import Ctx, Say
 from flows.router import dispatch
 from payments.money import Money
@@ -60,7 +60,9 @@ class Engine:
         self.clock = clock
         self.ids = ids
         self.rails = rails or Rails.simulated()
-        self.renderer = renderer or Renderer(settings.locales.available, settings.locales.default)
+        self.renderer = renderer or shared_renderer(
+            settings.locales.available, settings.locales.default
+        )
         self._market_values: dict[str | None, dict[str, Any]] = {}  # per market, built once
         for market in settings.markets.values():
             # Babel loads a locale's data on first use (~25 ms): at start-up, not on someone's

@@ -8,7 +8,7 @@ locale with Babel (₹1,00,000.00, R$ 1.000,00, S$1,000.00).
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,14 @@ def _country(ctx: Context, code: str) -> str:
 
 def _mask(value: str) -> str:
     return "•••• " + value[-4:]
+
+
+@cache
+def shared_renderer(locales: tuple[str, ...] = ("en",), default: str = "en") -> Renderer:
+    """One Renderer per set of locales in a process: compiling every template costs ~0.1 s, and
+    a Renderer never changes once built, so engines (a scenario run makes one per case) share
+    it."""
+    return Renderer(locales, default)
 
 
 class Renderer:
