@@ -157,9 +157,9 @@ def test_every_button_id_the_flows_use_fits_in_callback_data() -> None:
 async def test_the_pin_keypad_never_makes_a_chat_message(
     emulator: Emulator, engine: Engine
 ) -> None:
-    from bot.scenarios.telegram_world import TelegramSimulator
+    from bot.scenarios.telegram_world import NO_PACING, TelegramSimulator
 
-    transport = TelegramTransport(engine, TOKEN, emulator.base_url)
+    transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
     sim = TelegramSimulator(engine, engine.clock, emulator, transport)  # type: ignore[arg-type]
     await transport.start(polling=True, tick=0)
     try:

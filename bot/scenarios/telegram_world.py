@@ -151,6 +151,11 @@ class TelegramSimulator(Simulator):
                 )
 
 
+# No rate-limit waits in scenarios: bursts are what a scenario is made of (pacing has tests of
+# its own, on an injected clock).
+NO_PACING: dict[str, Any] = {"per_chat_burst": 1000, "global_rate": 100000.0}
+
+
 @asynccontextmanager
 async def open_telegram_world(
     settings: Settings, start: datetime, seed: int = 0
@@ -160,10 +165,7 @@ async def open_telegram_world(
     clock = VirtualClock(start)
     rails = Rails.simulated()
     engine = Engine(store, settings, clock, SeededIds(seed), rails)
-    # No rate-limit waits in scenarios: bursts are what a scenario is made of.
-    transport = TelegramTransport(
-        engine, TOKEN, emulator.base_url, {"per_chat_burst": 1000, "global_rate": 100000.0}
-    )
+    transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
     sim = TelegramSimulator(engine, clock, emulator, transport)
     await transport.start(polling=True, tick=0)
     try:
