@@ -54,6 +54,8 @@ steps:
         ("  - advance: soon\n", 5, "is not a duration"),
         ("  - inject: {processor.charge: [{outcome: timeout}]}\n", 5, "unknown rail call"),
         ("  - shop: {tapp: pay}\n", 5, "unknown action 'tapp'"),
+        ("  - shop: [hi\n", 6, "not valid YAML"),
+        ("  - ? [shop, ravi]\n    : hi\n", 5, "a key must be text"),
     ],
 )
 def test_lint_names_file_line_and_problem(
