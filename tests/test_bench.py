@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,16 @@ async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
         "idle conversations",
     ):
         assert figure in text
+    # Each target is judged on the figure it names, and only at the load it is stated for.
+    assert "p99 < 20 ms: not judged below 1,000" in text
+    assert "≤ 50 MB: not judged below 100,000" in text
+    full = replace(result, conversations=1_000, idle_conversations=100_000)
+    fast = report(replace(full, events_per_second=10_000.0, p99_ms=25.0, idle_cost_mb=51), None)
+    slow = report(replace(full, events_per_second=9_999.0, p99_ms=19.9, idle_cost_mb=0.1), None)
+    for judged in ("≥ 10,000: met", "p99 < 20 ms: not met", "≤ 50 MB: not met"):
+        assert judged in fast
+    for judged in ("≥ 10,000: not met", "p99 < 20 ms: met", "≤ 50 MB: met"):
+        assert judged in slow
 
 
 @pytest.mark.parametrize("replay", [_ceiling, _own_sql])
