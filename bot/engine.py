@@ -72,7 +72,7 @@ class Engine:
         self._pepper = b""
         # One core stays the writer's: a PIN hash running on it stalls every event in the batch
         # (measured on 2 cores: p99 of *all* events 17-22 ms with two hash threads, 9-12 ms with
-        # one, for ~8% less throughput when saturated).
+        # one, for ~10% less throughput when saturated).
         self._hashing = ThreadPoolExecutor(
             max_workers=max(1, _cores() - 1), thread_name_prefix="pin-hash"
         )
