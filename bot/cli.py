@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.latency_seconds,
             )
         )
-        print(report(result, args.json))
+        # Through the console, which ends quietly if the reader goes away (`| head`).
+        console.out(report(result, args.json), highlight=False)
         return 0
     if args.command == "diagrams":
         from bot.diagrams import write

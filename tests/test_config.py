@@ -68,3 +68,36 @@ def test_cli_stops_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "security.pin_attempts" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["test", "tests/scenarios/links"],
+        [
+            "bench",
+            "--conversations",
+            "1",
+            "--idle",
+            "1",
+            "--latency-seconds",
+            "0.1",
+            "--no-scenarios",
+        ],
+    ],
+)
+def test_a_reader_that_goes_away_ends_the_cli_quietly(command: list[str]) -> None:
+    # `paychat … | head -1`: the pipe closes before the output is written.
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        child.stdout.close()
+        err = child.stderr.read().decode()
+        assert child.wait() == 1
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err
