@@ -24,7 +24,7 @@ from bot.render import Renderer, TemplateProblem, shared_renderer
 from flows.machine import Ctx, Say
 from flows.router import dispatch
 from payments.money import Money
-from payments.pin import hash_like
+from payments.pin import LONGEST_PIN, SHORTEST_PIN, hash_like
 from payments.rails.base import Rails
 from payments.records import User
 from storage.base import Store, Tx
@@ -42,7 +42,11 @@ def _cores() -> int:
 
 def _maybe_pin(inbound: Inbound) -> bool:
     text = inbound.text
-    return inbound.kind in ("pin", "text") and 4 <= len(text) <= 6 and text.isdigit()
+    return (
+        inbound.kind in ("pin", "text")
+        and SHORTEST_PIN <= len(text) <= LONGEST_PIN
+        and text.isdigit()
+    )
 
 
 class Engine:

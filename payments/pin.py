@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 # from before the pepper still verify.
 DEFAULT_COST = 10
 PEPPERED = 0x80
+# Every length a PIN can have been set with (`security.pin_length` is 4 or 6, and may change after
+# PINs were set): entry accepts all of them, whatever the setting is today.
+SHORTEST_PIN, LONGEST_PIN = 4, 6
 
 
 def hash_pin(

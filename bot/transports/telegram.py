@@ -21,6 +21,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from bot.engine import Engine
 from bot.messages import Inbound, InboundKind
 from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad
+from payments.pin import LONGEST_PIN
 
 log = logging.getLogger("paychat.telegram")
 COMMANDS = (
@@ -190,12 +191,14 @@ class TelegramTransport:
         if key == "del":
             if pad.digits:
                 pad.digits.pop()
-        elif key.isdigit() and len(pad.digits) < length:
+        elif key.isdigit() and len(pad.digits) < LONGEST_PIN:
+            # Up to the longest PIN, not the configured length: a PIN set under another setting
+            # must still be enterable (typed text accepts it too).
             pad.digits.append(key)
         await self._answer(query, "")
         with contextlib.suppress(TelegramError):  # "not modified" when nothing changed
             await self.app.bot.edit_message_text(
-                f"{pad.prompt}\n{'●' * len(pad.digits)}{'○' * (length - len(pad.digits))}",
+                f"{pad.prompt}\n{'●' * len(pad.digits)}{'○' * max(0, length - len(pad.digits))}",
                 message.chat.id,
                 message.message_id,
                 reply_markup=pin_keypad(),
