@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
+from bot.cli import main
 from bot.clock import SeededIds, VirtualClock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.messages import Button, Inbound, Outbound
-from bot.scenarios.loader import cases
-from bot.scenarios.runner import run_case
+from bot.scenarios.loader import cases, load_yaml
+from bot.scenarios.runner import run_case, simulator_only
 from bot.transports.emulator import ApiError, Emulator
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_sender import Bucket, TelegramSender
@@ -25,20 +26,36 @@ from storage.sqlite import SqliteStore
 from tests.conftest import ROOT, START
 
 TOKEN = "123456:TESTS"
-SUBSET = [
-    "payments/pay_by_card",
-    "payments/wrong_pin_lockout",
-    "links/link_paid_once",
-    "payments/double_tap",
-    "payments/pay_by_pix",  # a 6-digit PIN while new PINs get 4: the keypad takes it
-]
+
+# Every scenario also runs through the real adapter: `--paychat-via=both` in pyproject.toml.
 
 
-@pytest.mark.parametrize("name", SUBSET)
-def test_the_same_scenarios_pass_through_the_real_adapter(settings: Settings, name: str) -> None:
-    case = cases(ROOT / f"tests/scenarios/{name}.convo.yaml")[0]
+def test_only_scenarios_with_biometrics_are_left_to_the_simulator() -> None:
+    simulator_only_files = {
+        path.relative_to(ROOT / "tests/scenarios").as_posix()
+        for path in (ROOT / "tests/scenarios").rglob("*.convo.yaml")
+        if simulator_only(load_yaml(path))
+    }
+    assert simulator_only_files == {
+        "payments/biometric.convo.yaml",
+        "pin/biometric_enrol.convo.yaml",
+    }
+
+
+def test_a_case_telegram_cannot_run_is_skipped_with_why_not_failed(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = cases(ROOT / "tests/scenarios/payments/biometric.convo.yaml")[0]
     result = asyncio.run(run_case(case, settings, via="telegram"))
-    assert result.passed, result.report
+    assert result.passed
+    assert result.skipped == "biometrics exist only in the simulator"
+    report = tmp_path / "report.xml"
+    code = main(["test", "--via", "telegram", "tests/scenarios/pin", "--junitxml", str(report)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "SKIPPED (biometrics exist only in the simulator)" in out
+    assert "0 failed, 1 skipped" in out
+    assert 'skipped="1"' in report.read_text()
 
 
 @pytest.fixture

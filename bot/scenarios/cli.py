@@ -92,22 +92,28 @@ def run_tests(
                 break
     elapsed = time.perf_counter() - started
     failed = [r for r in results if not r.passed]
+    skipped = [r for r in results if r.skipped]
     for result in results:
-        mark = "[green]PASSED[/green]" if result.passed else "[red]FAILED[/red]"
-        console.print(
-            f"{result.case.path}::{result.case.id} {mark} "
-            f"[dim]{result.seconds * 1000:.0f} ms[/dim]",
-            highlight=False,
-        )
+        if result.skipped:
+            mark = f"[yellow]SKIPPED[/yellow] [dim]({escape(result.skipped)})[/dim]"
+        elif result.passed:
+            mark = f"[green]PASSED[/green] [dim]{result.seconds * 1000:.0f} ms[/dim]"
+        else:
+            mark = f"[red]FAILED[/red] [dim]{result.seconds * 1000:.0f} ms[/dim]"
+        console.print(f"{escape(str(result.case.path))}::{escape(result.case.id)} {mark}")
     for result in failed:
         console.rule(f"[red]{escape(result.case.id)}")
         console.print(result.report, markup=False, highlight=False)
     if junitxml:
         _junit(results, junitxml, elapsed)
     rate = len(results) / elapsed if elapsed else 0.0
-    passed = len(results) - len(failed)
+    passed = len(results) - len(failed) - len(skipped)
     console.print(f"[dim]{rate:.1f} scenarios/s, {elapsed:.2f}s[/dim]")
-    console.print(f"{passed} passed, {len(failed)} failed", highlight=False)
+    console.print(
+        f"{passed} passed, {len(failed)} failed"
+        + (f", {len(skipped)} skipped" if skipped else ""),
+        highlight=False,
+    )
     return 1 if failed else 0
 
 
@@ -117,6 +123,7 @@ def _junit(results: list[CaseResult], path: str, elapsed: float) -> None:
         name="paychat-scenarios",
         tests=str(len(results)),
         failures=str(sum(not r.passed for r in results)),
+        skipped=str(sum(bool(r.skipped) for r in results)),
         time=f"{elapsed:.3f}",
     )
     for result in results:
@@ -127,7 +134,9 @@ def _junit(results: list[CaseResult], path: str, elapsed: float) -> None:
             name=result.case.id,
             time=f"{result.seconds:.3f}",
         )
-        if not result.passed:
+        if result.skipped:
+            ET.SubElement(case, "skipped", message=result.skipped)
+        elif not result.passed:
             failure = ET.SubElement(case, "failure", message=result.report.splitlines()[0])
             failure.text = result.report
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

@@ -2,7 +2,9 @@
 
 Registered as the `paychat` pytest11 entry point, so `pytest` in any project with PayChat
 installed runs scenario files beside unit tests. Options: `--paychat-config` (default
-`config.yaml` in the rootdir) and `--paychat-artifacts` (where failing transcripts go).
+`config.yaml` in the rootdir), `--paychat-artifacts` (where failing transcripts go) and
+`--paychat-via` (`simulator`, `telegram` through the real adapter and the Bot API emulator, or
+`both`: each case twice; a case the transport cannot run is reported skipped, with why).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--paychat-artifacts",
         default="artifacts/scenarios",
         help="folder for the transcripts of failing scenarios",
+    )
+    group.addoption(
+        "--paychat-via",
+        choices=["simulator", "telegram", "both"],
+        default="simulator",
+        help="run each scenario in the simulator, through the Telegram adapter, or both",
     )
 
 
@@ -55,12 +63,16 @@ class ScenarioFile(pytest.File):
             found = cases(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
+        chosen = self.config.getoption("--paychat-via")
+        transports = ["simulator", "telegram"] if chosen == "both" else [chosen]
         for case in found:
-            item = ScenarioItem.from_parent(self, name=case.id, case=case)
-            for tag in _tags(case):
-                self.config.addinivalue_line("markers", f"{tag}: scenario tag")
-                item.add_marker(tag)
-            yield item
+            for via in transports:
+                name = case.id if via == "simulator" else f"{case.id} [{via}]"
+                item = ScenarioItem.from_parent(self, name=name, case=case, via=via)
+                for tag in _tags(case):
+                    self.config.addinivalue_line("markers", f"{tag}: scenario tag")
+                    item.add_marker(tag)
+                yield item
 
 
 def _tags(case: Case) -> list[str]:
@@ -71,13 +83,16 @@ def _tags(case: Case) -> list[str]:
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+    def __init__(self, *, case: Case, via: str = "simulator", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
+        self.via = via
 
     def runtest(self) -> None:
         artifacts = Path(self.config.getoption("--paychat-artifacts"))
-        result = asyncio.run(run_case(self.case, _settings(self.config), artifacts))
+        result = asyncio.run(run_case(self.case, _settings(self.config), artifacts, self.via))
+        if result.skipped:
+            pytest.skip(result.skipped)
         if not result.passed:
             raise ScenarioFailure(result.report)
 
@@ -87,4 +102,4 @@ class ScenarioItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"scenario: {self.case.id}"
+        return self.path, 0, f"scenario: {self.case.id} ({self.via})"

@@ -50,6 +50,24 @@ class CaseResult:
     seconds: float = 0.0
     steps: int = 0
     transcript: list[str] = field(default_factory=list)
+    skipped: str = ""  # why the case was not run on this transport (it has not failed)
+
+
+def simulator_only(node: Any) -> str:
+    """Why a scenario can run only in the simulator ("" when it runs on every transport):
+    Telegram has no biometrics, so neither an enrolled party, a biometric answer nor the PIN
+    menu's enrol button exist there. Included partials count too."""
+    if isinstance(node, Node):
+        if node.get("biometric") or node.get("tap") == "biometric":
+            return "biometrics exist only in the simulator"
+        if "include" in node:
+            found = simulator_only(load_yaml(Path(node.file).parent / str(node["include"])))
+            if found:
+                return found
+        node = list(node.values())
+    if isinstance(node, list):
+        return next((why for why in map(simulator_only, node) if why), "")
+    return ""
 
 
 class Run:
@@ -371,6 +389,8 @@ async def run_case(
     if problems:
         return CaseResult(case, False, "\n".join(str(p) for p in problems))
     doc = load_yaml(case.path)
+    if via == "telegram" and (why := simulator_only(doc)):
+        return CaseResult(case, True, skipped=why)
     start = datetime.fromisoformat(str((doc.get("clock") or {}).get("start", DEFAULT_START)))
     try:
         opener: Callable[..., Any] = open_world
