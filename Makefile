@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/paychat demo
 
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
