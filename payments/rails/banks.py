@@ -43,7 +43,8 @@ class Banks:
             number = "".join(str(b % 10) for b in seed[4 + i * 10 : 14 + i * 10])
             tx.add_bank_account(
                 BankAccount(
-                    f"acct-{seed[1 + i]:02x}{seed[20 + i]:02x}{i}-{number[-4:]}",
+                    # 64 bits of the hash: unique among billions of phones, not thousands
+                    f"acct-{seed[24:32].hex()}{i}-{number[-4:]}",
                     bank,
                     phone,
                     number,

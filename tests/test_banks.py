@@ -1,0 +1,32 @@
+"""The simulated banks: the accounts a phone number holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from payments.rails.base import Rails
+from storage.base import Tx
+from storage.sqlite import SqliteStore
+
+
+async def test_every_phone_gets_accounts_of_its_own_and_the_same_ones_again(
+    tmp_path: Path,
+) -> None:
+    # Account ids held 29 bits of a hash: businesses collided by a few thousand (found by
+    # `paychat bench --conversations 5000`), and a payment setup failed on a unique key.
+    banks = Rails.simulated().banks
+    phones = [f"+9198{i:08d}" for i in range(6000)]
+
+    def open_all(tx: Tx) -> tuple[list[str], list[str]]:
+        first = [a.id for p in phones for a in banks.accounts(tx, p, "HDFC Bank", "INR")]
+        again = [a.id for p in phones for a in banks.accounts(tx, p, "HDFC Bank", "INR")]
+        return first, again
+
+    store = await SqliteStore.open(str(tmp_path / "banks.db"))
+    try:
+        first, again = await store.run(open_all)
+    finally:
+        await store.close()
+    assert len(first) >= len(phones)
+    assert len(set(first)) == len(first)
+    assert again == first
