@@ -213,23 +213,24 @@ def _own_sql(path: Path, synchronous: str, units: list[Statements], events: int)
 
 async def _idle(settings: Settings, path: Path, count: int) -> tuple[float, float]:
     store = await SqliteStore.open(str(path), settings.storage.synchronous)
-    engine = Engine(store, settings, VirtualClock(START), SecureIds())
-    gc.collect()
-    before = rss_mb()
-    batch = 500
-    for start in range(0, count, batch):
-        await asyncio.gather(
-            *(
-                engine.handle(
-                    Inbound(key=f"idle:{i}", user=f"idle{i}", kind="command", text="/start")
+    try:
+        engine = Engine(store, settings, VirtualClock(START), SecureIds())
+        gc.collect()
+        before = rss_mb()
+        batch = 500
+        for start in range(0, count, batch):
+            await asyncio.gather(
+                *(
+                    engine.handle(
+                        Inbound(key=f"idle:{i}", user=f"idle{i}", kind="command", text="/start")
+                    )
+                    for i in range(start, min(start + batch, count))
                 )
-                for i in range(start, min(start + batch, count))
             )
-        )
-    gc.collect()
-    after = rss_mb()
-    await store.close()
-    return before, after
+        gc.collect()
+        return before, rss_mb()
+    finally:
+        await store.close()
 
 
 async def run(
@@ -253,56 +254,60 @@ async def run(
     with tempfile.TemporaryDirectory(prefix="paychat-bench-") as folder:
         db = Path(folder) / "bench.db"
         store = await SqliteStore.open(str(db), synchronous)  # type: ignore[arg-type]
-        rails, ids = Rails.simulated(), SecureIds()  # the ids a running bot uses
-        engine = Engine(store, settings, VirtualClock(START), ids, rails)
-        pairs = await store.run(lambda tx: _seed(conversations, cost, settings, rails, ids, tx))
-        gc.freeze()  # as `paychat telegram` does after start-up
-        latencies: list[float] = []
-        pin_ms = _pin_hash_ms(cost)
-        cpu_started, started = time.process_time(), time.perf_counter()
-        paid = await asyncio.gather(
-            *(
-                _conversation(engine, shop, cust, method, payments, latencies, f"s{i}")
-                for i, (shop, cust, method) in enumerate(pairs)
+        try:
+            rails, ids = Rails.simulated(), SecureIds()  # the ids a running bot uses
+            engine = Engine(store, settings, VirtualClock(START), ids, rails)
+            pairs = await store.run(
+                lambda tx: _seed(conversations, cost, settings, rails, ids, tx)
             )
-        )
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-        saturated = len(latencies)
-        # Latency under load: the same conversations, each sending at a steady pace so that
-        # together they offer half the throughput just measured (an open loop, as people do).
-        offered = 0.5 * saturated / seconds
-        paced: list[float] = []
-        until = time.perf_counter() + latency_seconds
-        await asyncio.gather(
-            *(
-                _conversation(  # at least one payment each, then until the time is up
-                    engine,
-                    shop,
-                    cust,
-                    method,
-                    1,
-                    paced,
-                    f"l{i}",
-                    pace=conversations / offered,
-                    until=until,
+            gc.freeze()  # as `paychat telegram` does after start-up
+            latencies: list[float] = []
+            pin_ms = _pin_hash_ms(cost)
+            cpu_started, started = time.process_time(), time.perf_counter()
+            paid = await asyncio.gather(
+                *(
+                    _conversation(engine, shop, cust, method, payments, latencies, f"s{i}")
+                    for i, (shop, cust, method) in enumerate(pairs)
                 )
-                for i, (shop, cust, method) in enumerate(pairs)
             )
-        )
-        # The ceiling's workload: one more payment per conversation with every write recorded
-        # (recording costs the engine a little, so no figure above is taken from this run),
-        # replayed on a copy of the database as it was before it.
-        await store.backup(str(Path(folder) / "ceiling.db"))
-        await store.backup(str(Path(folder) / "own-sql.db"))
-        recorded, replayed = store.record(), list[float]()
-        await asyncio.gather(
-            *(
-                _conversation(engine, shop, cust, method, 1, replayed, f"r{i}")
-                for i, (shop, cust, method) in enumerate(pairs)
+            seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started
+            saturated = len(latencies)
+            # Latency under load: the same conversations, each sending at a steady pace so that
+            # together they offer half the throughput just measured (an open loop, as people do).
+            offered = 0.5 * saturated / seconds
+            paced: list[float] = []
+            until = time.perf_counter() + latency_seconds
+            await asyncio.gather(
+                *(
+                    _conversation(  # at least one payment each, then until the time is up
+                        engine,
+                        shop,
+                        cust,
+                        method,
+                        1,
+                        paced,
+                        f"l{i}",
+                        pace=conversations / offered,
+                        until=until,
+                    )
+                    for i, (shop, cust, method) in enumerate(pairs)
+                )
             )
-        )
-        await store.close()
+            # The ceiling's workload: one more payment per conversation with every write recorded
+            # (recording costs the engine a little, so no figure above is taken from this run),
+            # replayed on a copy of the database as it was before it.
+            await store.backup(str(Path(folder) / "ceiling.db"))
+            await store.backup(str(Path(folder) / "own-sql.db"))
+            recorded, replayed = store.record(), list[float]()
+            await asyncio.gather(
+                *(
+                    _conversation(engine, shop, cust, method, 1, replayed, f"r{i}")
+                    for i, (shop, cust, method) in enumerate(pairs)
+                )
+            )
+        finally:
+            await store.close()  # also when a phase fails: an open store keeps the process alive
         events = saturated
         ceiling = _ceiling(Path(folder) / "ceiling.db", synchronous, recorded, len(replayed))
         own_sql = _own_sql(Path(folder) / "own-sql.db", synchronous, recorded, len(replayed))

@@ -29,6 +29,8 @@ async def run_bot(
     port: int,
     secret: str | None,
 ) -> int:
+    from telegram.error import TelegramError
+
     from bot.transports.telegram import TelegramTransport
 
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
@@ -56,11 +58,21 @@ async def run_bot(
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await transport.start(polling=webhook is None)
-        if webhook is not None and transport.app.updater is not None:
-            await transport.app.updater.start_webhook(
-                listen=listen, port=port, webhook_url=webhook, secret_token=secret
+        try:
+            await transport.start(polling=webhook is None)
+            if webhook is not None and transport.app.updater is not None:
+                await transport.app.updater.start_webhook(
+                    listen=listen, port=port, webhook_url=webhook, secret_token=secret
+                )
+        except TelegramError as exc:
+            # PTB names the token in some messages (InvalidToken, URLs): never print it.
+            reason = str(exc).replace(token, "•••")
+            where = base_url or "https://api.telegram.org/bot"
+            print(
+                f"paychat telegram: cannot start on the Bot API at {where}: {reason}",
+                file=sys.stderr,
             )
+            return 2
         me = transport.app.bot.username
         gc.freeze()  # what start-up loaded lives as long as the bot: full collections skip it
         console.print(
@@ -69,8 +81,10 @@ async def run_bot(
         )
         await stop.wait()
     finally:
-        await transport.stop()
-        await store.close()
+        try:
+            await transport.stop()
+        finally:
+            await store.close()  # an open store would keep the process from exiting
     return 0
 
 

@@ -239,6 +239,41 @@ def test_a_missing_token_is_a_clear_error() -> None:
     assert "Traceback" not in result.stderr
 
 
+def _start_bot(tmp_path: Path, token: str, base_url: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "telegram", "--base-url", base_url],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": token, "PYTHONPATH": str(ROOT)},
+        timeout=60,  # it used to hang here: a half-started bot kept its store open
+    )
+
+
+def test_an_unreachable_bot_api_is_a_clear_error_and_the_bot_exits(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = _start_bot(tmp_path, "123:SECRET", f"http://127.0.0.1:{port}/bot")
+    assert result.returncode == 2
+    assert f"cannot start on the Bot API at http://127.0.0.1:{port}/bot" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_rejected_token_is_a_clear_error_that_never_shows_the_token(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    result = _start_bot(tmp_path, "999:NOT-THE-EMULATORS", emulator.base_url)
+    assert result.returncode == 2
+    assert "was rejected by the server" in result.stderr
+    assert "NOT-THE-EMULATORS" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
 async def test_webhook_mode_receives_updates_with_the_secret(
     emulator: Emulator, engine: Engine
 ) -> None:

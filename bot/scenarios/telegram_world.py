@@ -162,15 +162,17 @@ async def open_telegram_world(
 ) -> AsyncIterator[World]:
     emulator = Emulator(TOKEN, settings.telegram.bot_username).start()
     store = await SqliteStore.open(":memory:", settings.storage.synchronous)
-    clock = VirtualClock(start)
-    rails = Rails.simulated()
-    engine = Engine(store, settings, clock, SeededIds(seed), rails)
-    transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
-    sim = TelegramSimulator(engine, clock, emulator, transport)
-    await transport.start(polling=True, tick=0)
     try:
-        yield World(sim, engine, store, clock, rails, settings)
+        clock = VirtualClock(start)
+        rails = Rails.simulated()
+        engine = Engine(store, settings, clock, SeededIds(seed), rails)
+        transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
+        sim = TelegramSimulator(engine, clock, emulator, transport)
+        try:
+            await transport.start(polling=True, tick=0)
+            yield World(sim, engine, store, clock, rails, settings)
+        finally:
+            await transport.stop()
     finally:
-        await transport.stop()
         await store.close()
         emulator.stop()

@@ -94,9 +94,11 @@ class TelegramTransport:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        # Also after a start that failed half way (the Bot API unreachable): stop what started.
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
-        await self.app.stop()
+        if self.app.running:
+            await self.app.stop()
         await self.sender.close()
         await self.app.shutdown()
 
