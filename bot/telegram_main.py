@@ -73,6 +73,13 @@ async def run_bot(
                 file=sys.stderr,
             )
             return 2
+        except OSError as exc:  # the webhook's port: taken, or not ours to bind
+            print(
+                f"paychat telegram: cannot listen for the webhook on {listen}:{port}: "
+                f"{exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return 2
         me = transport.app.bot.username
         gc.freeze()  # what start-up loaded lives as long as the bot: full collections skip it
         console.print(

@@ -239,10 +239,12 @@ def test_a_missing_token_is_a_clear_error() -> None:
     assert "Traceback" not in result.stderr
 
 
-def _start_bot(tmp_path: Path, token: str, base_url: str) -> subprocess.CompletedProcess[str]:
+def _start_bot(
+    tmp_path: Path, token: str, base_url: str, *more: str
+) -> subprocess.CompletedProcess[str]:
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "telegram", "--base-url", base_url],
+        [sys.executable, "-m", "bot.cli", "telegram", "--base-url", base_url, *more],
         capture_output=True,
         text=True,
         check=False,
@@ -271,6 +273,25 @@ def test_a_rejected_token_is_a_clear_error_that_never_shows_the_token(
     assert result.returncode == 2
     assert "was rejected by the server" in result.stderr
     assert "NOT-THE-EMULATORS" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_a_webhook_port_in_use_is_a_clear_error(emulator: Emulator, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _start_bot(
+            tmp_path,
+            TOKEN,
+            emulator.base_url,
+            *("--webhook", "https://example.org/hook", "--listen", "127.0.0.1"),
+            *("--port", str(port)),
+        )
+    assert result.returncode == 2
+    assert f"cannot listen for the webhook on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
 
 
