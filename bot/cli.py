@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("-k", dest="keyword", help="only cases whose file or name has this text")
     test.add_argument("--tag", action="append", default=[], help="only scenarios with a tag")
     test.add_argument("-x", dest="first_failure", action="store_true", help="stop at a failure")
-    test.add_argument("--junitxml", help="write a JUnit XML report here")
+    test.add_argument("--junitxml", type=_writable, help="write a JUnit XML report here")
     test.add_argument(
         "--via",
         choices=["simulator", "telegram"],
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="how long the open-loop latency phase runs",
     )
-    bench.add_argument("--json", help="also write the figures as JSON here")
+    bench.add_argument("--json", type=_writable, help="also write the figures as JSON here")
     tg = sub.add_parser("telegram", help="run the bot on Telegram (token: TELEGRAM_BOT_TOKEN)")
     tg.add_argument("--base-url", help="a local Bot API server, e.g. http://127.0.0.1:8081/bot")
     tg.add_argument("--webhook", metavar="URL", help="receive updates by webhook at this URL")
@@ -178,6 +179,16 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _writable(text: str) -> str:
+    """An argparse type: a file to write at the end of a long run, checked before the run."""
+    folder = Path(text).parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text}: no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {folder} is not writable")
+    return text
 
 
 def _seconds(text: str) -> float:

@@ -103,6 +103,8 @@ async def test_the_replays_write_exactly_the_rows_the_engine_wrote(
         (["--payments", "x"], "--payments: 'x' is not a whole number"),
         (["--latency-seconds", "-1"], "--latency-seconds: -1 is not between"),
         (["--pin-cost", "40"], "--pin-cost: 40 is not between 1 and 20"),
+        # checked before a run of minutes, not after it
+        (["--json", "/no/such/folder/b.json"], "--json: cannot write /no/such/folder/b.json"),
     ],
 )
 def test_bad_bench_arguments_stop_with_a_clear_error(

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from bot.cli import main
 from bot.scenarios.lint import lint
 from bot.scenarios.loader import load_yaml
 from tests.conftest import ROOT
@@ -70,3 +71,27 @@ def test_lint_finds_include_cycles(tmp_path: Path) -> None:
     (tmp_path / "b.partial.yaml").write_text("version: 1\nsteps:\n  - include: a.partial.yaml\n")
     problems = lint(write(tmp_path, BASE + "  - include: a.partial.yaml\n"))
     assert any("include cycle" in p.problem for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["test", "-k", "no such case", "tests/scenarios/links"], "no scenario selected"),
+        (["lint", "docs"], "no *.convo.yaml in docs"),
+    ],
+)
+def test_running_nothing_is_not_a_pass(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A mistyped path or filter in CI must not read as "0 failed".
+    assert main(argv) == 5
+    assert says in capsys.readouterr().out
+
+
+def test_a_report_that_cannot_be_written_stops_before_the_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["test", "--junitxml", "/no/such/folder/report.xml"])
+    assert stop.value.code == 2
+    assert "cannot write /no/such/folder/report.xml" in capsys.readouterr().err

@@ -16,6 +16,8 @@ from bot.scenarios.lint import lint
 from bot.scenarios.loader import Case, ScenarioError, cases, load_yaml
 from bot.scenarios.runner import CaseResult, run_case
 
+NOTHING_RUN = 5  # pytest's exit code when it collected no tests
+
 
 def scenario_files(paths: list[str]) -> list[Path]:
     found: list[Path] = []
@@ -48,6 +50,9 @@ def _selected(case: Case, keyword: str | None, tags: list[str]) -> bool:
 def run_lint(paths: list[str], console: Console) -> int:
     problems: list[ScenarioError] = []
     files = scenario_files(paths)
+    if not files:
+        console.print(f"no *.convo.yaml in {' '.join(paths)}", highlight=False)
+        return NOTHING_RUN
     for path in files:
         problems += lint(path)
     for problem in problems:
@@ -74,6 +79,10 @@ def run_tests(
         except ScenarioError as exc:
             console.print(str(exc), markup=False)
             return 2
+    if not all_cases:
+        # A mistyped path or filter must not pass in CI as "0 failed".
+        console.print(f"no scenario selected in {' '.join(paths)}", highlight=False)
+        return NOTHING_RUN
     results: list[CaseResult] = []
     started = time.perf_counter()
     with Progress(
