@@ -15,6 +15,16 @@ from bot.config import ConfigError, Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl+C: stop as a shell tool does, without a traceback. Every unit of work is one
+        # transaction, so what was committed stays and nothing is half-written.
+        print("paychat: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="paychat", description="PayChat: chat payments.")
     parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.cli import main
 from bot.config import ConfigError, load_settings
 from tests.conftest import ROOT
 
@@ -101,3 +102,16 @@ def test_a_reader_that_goes_away_ends_the_cli_quietly(command: list[str]) -> Non
         assert child.wait() == 1
     assert "Traceback" not in err
     assert "BrokenPipeError" not in err
+
+
+def test_ctrl_c_stops_the_cli_with_130_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bot.scenarios.cli
+
+    def interrupted(*_: object, **__: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bot.scenarios.cli, "run_tests", interrupted)
+    assert main(["test"]) == 130
+    assert capsys.readouterr().err == "paychat: interrupted\n"
