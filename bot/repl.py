@@ -29,6 +29,19 @@ HELP = """Anything you type is sent as the current party (a /command or text). S
   :parties   :help   :quit"""
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# What each command needs: its arguments (how many, and how to write them), and whether it acts
+# as the current party.
+_USAGE = {
+    "new": (2, ":new NAME PHONE [SHOWN NAME]"),
+    "as": (1, ":as NAME"),
+    "tap": (1, ":tap N | :tap ID"),
+    "pin": (1, ":pin 2580"),
+    "link": (1, ":link URL"),
+    "bio": (1, ":bio approve|refuse"),
+    "advance": (1, ":advance 1h"),
+}
+_ACTS = {"tap", "contact", "pin", "link", "bio"}
+_NO_PARTY = "Add or pick a party first (:new NAME PHONE, :as NAME)."
 
 
 def parse_duration(text: str) -> timedelta:
@@ -71,7 +84,7 @@ class Repl:
             if line.startswith(":"):
                 await self.command(*shlex.split(line[1:]))
             elif not self.current:
-                self.console.print("Add or pick a party first (:new NAME PHONE, :as NAME).")
+                self.console.print(_NO_PARTY)
             else:
                 await self.sim.text(self.current, line)
         except (TapError, ValueError, KeyError) as exc:
@@ -80,15 +93,16 @@ class Repl:
 
     async def command(self, name: str = "", *args: str) -> None:
         sim, me = self.sim, self.current
+        needs, usage = _USAGE.get(name, (0, ""))
+        if len(args) < needs:
+            raise ValueError(f"write it as {usage}")
+        if name in _ACTS and not me:
+            raise ValueError(_NO_PARTY)
         if name == "new":
-            if len(args) < 2:
-                raise ValueError(":new NAME PHONE [SHOWN NAME]")
             sim.add_party(args[0], " ".join(args[2:]), phone=args[1])
             self.current = args[0]
         elif name == "as":
-            if args[0] not in sim.parties:
-                raise KeyError(f"no party {args[0]!r}; add it with :new")
-            self.current = args[0]
+            self.current = self._party(args[0])
         elif name == "tap":
             await self.tap(args[0])
         elif name == "contact":
@@ -102,10 +116,10 @@ class Repl:
         elif name == "advance":
             await sim.advance(parse_duration(args[0]))
         elif name == "sms":
-            party = sim.parties[args[0] if args else me]
+            party = sim.parties[self._party(args[0] if args else me)]
             self.console.print("\n".join(party.sms) or "(no SMS)")
         elif name == "show":
-            party = sim.parties[args[0] if args else me]
+            party = sim.parties[self._party(args[0] if args else me)]
             self.console.print(chat_panel(party, width=70, secrets=True))
         elif name == "all":
             self.console.print(side_by_side(list(sim.parties.values())))
@@ -114,6 +128,13 @@ class Repl:
                 self.console.print(f"{p.name}: {p.display_name} {p.phone}")
         else:
             self.console.print(HELP)
+
+    def _party(self, name: str) -> str:
+        if not name:
+            raise ValueError(_NO_PARTY)
+        if name not in self.sim.parties:
+            raise ValueError(f"no party {name!r}; add it with :new")
+        return name
 
     async def tap(self, which: str) -> None:
         if not which.isdigit():

@@ -42,3 +42,23 @@ async def test_a_person_onboards_two_parties_in_the_simulator(sim: Simulator) ->
 def test_durations_are_read_like_the_scenarios() -> None:
     assert parse_duration("90s").total_seconds() == 90
     assert parse_duration("2d").days == 2
+
+
+async def test_every_command_written_wrong_is_explained_and_the_repl_goes_on(
+    sim: Simulator,
+) -> None:
+    out = io.StringIO()
+    repl = Repl(sim, Console(file=out, width=120))
+    lines = (":tap 1", ":pin", ":as", ":as nobody", ":sms nobody", ":show", ":link", ":bio")
+    for line in (*lines, ":advance", ":new x", ':new "unclosed'):
+        await repl.line(line)  # none of them may raise
+    shown = out.getvalue()
+    assert shown.count("Add or pick a party first") == 2  # :tap 1 and :show
+    for usage in (":pin 2580", ":as NAME", ":link URL", ":bio approve|refuse", ":advance 1h"):
+        assert f"write it as {usage}" in shown
+    assert shown.count("no party 'nobody'") == 2
+    assert "write it as :new NAME PHONE" in shown
+    assert "No closing quotation" in shown
+    await repl.line(":new asha +919812345678 Asha")
+    await repl.line(":pin")
+    assert shown.count(":pin 2580") < out.getvalue().count(":pin 2580")
