@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram import Bot
@@ -156,6 +157,46 @@ def test_the_emulator_enforces_the_bot_api_limits(emulator: Emulator) -> None:
         emulator.call("sendMessage", {"chat_id": 503, "text": "x" * 4097})
     with pytest.raises(ApiError, match="not found"):
         emulator.call("editMessageText", {"chat_id": 503, "message_id": 999, "text": "x"})
+
+
+def _post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, body, {"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_control_api_takes_the_readmes_curl_and_answers_bad_input(
+    emulator: Emulator,
+) -> None:
+    control, form = f"{emulator.url}/control", "application/x-www-form-urlencoded"
+    # `curl -d '{...}'`, as the README writes it, sends JSON labelled as a form.
+    user = b'{"id": 42, "first_name": "Asha", "phone": "+919812345678"}'
+    assert _post(f"{control}/users", user, form) == (
+        200,
+        {
+            "ok": True,
+            "result": {"id": 42, "is_bot": False, "first_name": "Asha", "language_code": "en"},
+        },
+    )
+    status, sent = _post(f"{control}/send", b'{"user": 42, "text": "/start"}', form)
+    assert status == 200
+    assert sent["result"]["text"] == "/start"
+    for url, body, says in [
+        (f"{control}/users", b"{not json", "Bad Request: Expecting property name"),
+        (f"{control}/tap", b'{"user": 42}', "Bad Request: parameter message_id is required"),
+        (f"{emulator.base_url}{TOKEN}/sendMessage", b'{"chat_id": "x"}', "Bad Request: "),
+    ]:
+        status, answer = _post(url, body, "application/json")
+        assert status == 400
+        assert answer["ok"] is False
+        assert answer["description"].startswith(says)
 
 
 def test_every_button_id_the_flows_use_fits_in_callback_data() -> None:

@@ -425,9 +425,13 @@ def _check_markup(markup: Any) -> None:
 
 
 def _params(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
-    if content_type.startswith("application/json") and raw:
-        data = json.loads(raw)
-        return data if isinstance(data, dict) else {}
+    """The parameters of a call, however they came: JSON (also without its content type, as
+    `curl -d '{...}'` sends it), a form, or the query string. ValueError if not readable."""
+    if raw and (content_type.startswith("application/json") or raw.lstrip()[:1] == b"{"):
+        data = json.loads(raw)  # JSONDecodeError is a ValueError
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        return data
     pairs = parse_qs(raw.decode() if raw else query, keep_blank_values=True)
     out: dict[str, Any] = {}
     for key, values in pairs.items():
@@ -438,6 +442,12 @@ def _params(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
             value = json.loads(value)
         out[key] = value
     return out
+
+
+def _bad_request(exc: Exception) -> dict[str, Any]:
+    """Bad input gets the Bot API's 400 envelope, never a dropped connection."""
+    problem = f"parameter {exc.args[0]} is required" if isinstance(exc, KeyError) else str(exc)
+    return {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}
 
 
 def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
@@ -460,7 +470,11 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             url = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            params = _params(raw, self.headers.get("Content-Type", ""), url.query)
+            try:
+                params = _params(raw, self.headers.get("Content-Type", ""), url.query)
+            except ValueError as exc:
+                self._reply(400, _bad_request(exc))
+                return
             if url.path.startswith("/control/"):
                 self._control(url.path.removeprefix("/control/"), params)
                 return
@@ -470,6 +484,9 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 return
             try:
                 result = emulator.call(url.path.removeprefix(prefix), params)
+            except (KeyError, ValueError, TypeError) as exc:  # a parameter missing or malformed
+                self._reply(400, _bad_request(exc))
+                return
             except ApiError as error:
                 body: dict[str, Any] = {
                     "ok": False,
@@ -505,9 +522,11 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     result = emulator.chat(int(p["user"]))
                 else:
                     raise ApiError(404, f"no control action {action!r}")
-            except (ApiError, KeyError, ValueError) as error:
-                description = getattr(error, "description", str(error))
-                self._reply(400, {"ok": False, "description": description})
+            except ApiError as error:
+                self._reply(400, {"ok": False, "description": error.description})
+                return
+            except (KeyError, ValueError, TypeError) as exc:
+                self._reply(400, _bad_request(exc))
                 return
             self._reply(200, {"ok": True, "result": result})
 
