@@ -6,13 +6,18 @@ from __future__ import annotations
 from typing import Literal
 
 from flows.machine import Ctx
-from payments.pin import check_pin
+from payments.pin import LONGEST_PIN, SHORTEST_PIN, check_pin
 
 
 def enter_pin(ctx: Ctx, pin: str) -> Literal["ok", "retry", "ended"]:
     """`ok`; `retry` (wrong, tries left: asked again on the keypad); `ended` (locked, or no PIN
     to check against: the customer was told why)."""
     policy = ctx.settings.security
+    if not (SHORTEST_PIN <= len(pin) <= LONGEST_PIN and pin.isdigit()):
+        # Not a PIN at all (a question typed at the prompt, ✓ before the last digit): asked
+        # again without spending one of the few attempts, and without a hash on the writer.
+        ctx.say("pin.invalid", length=policy.pin_length, pin_pad=True)
+        return "retry"
     check = check_pin(
         ctx.tx,
         ctx.me.id,
