@@ -244,6 +244,29 @@ async def test_the_pin_keypad_never_makes_a_chat_message(
         await transport.stop()
 
 
+async def test_a_message_without_text_gets_an_answer_not_silence(
+    emulator: Emulator, engine: Engine
+) -> None:
+    from bot.scenarios.telegram_world import NO_PACING, TelegramSimulator
+
+    transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
+    sim = TelegramSimulator(engine, engine.clock, emulator, transport)  # type: ignore[arg-type]
+    await transport.start(polling=True, tick=0)
+    try:
+        sim.add_party("asha", "Asha", phone="+91 98123 45678")
+        await sim.text("asha", "/start")
+        await sim.tap("asha", "customer")
+        await sim.share_contact("asha")
+        before = len(sim.events)
+        sent = emulator.send_location(sim.ids["asha"], 12.97, 77.59)  # like a photo or sticker
+        await transport.wait_handled(emulator.state.next_update - 1)
+        await sim.settle()
+        assert [e.key for e in sim.events[before:]] == ["error.not_understood"]
+        assert "location" in sent
+    finally:
+        await transport.stop()
+
+
 async def test_a_restart_delivers_what_was_committed_but_not_sent(
     emulator: Emulator, engine: Engine
 ) -> None:

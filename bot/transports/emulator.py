@@ -140,6 +140,12 @@ class Emulator:
             ]
         return self._user_message(user_id, {"text": text, **extra})
 
+    def send_location(self, user_id: int, latitude: float, longitude: float) -> dict[str, Any]:
+        """A message with no text (as a photo, sticker or voice note is to the bot)."""
+        return self._user_message(
+            user_id, {"location": {"latitude": latitude, "longitude": longitude}}
+        )
+
     def open_link(self, user_id: int, payload: str) -> dict[str, Any]:
         return self.send_text(user_id, f"/start {payload}")
 

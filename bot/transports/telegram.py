@@ -161,8 +161,10 @@ class TelegramTransport:
                 return Inbound(
                     **base, kind="link", text=text.split(maxsplit=1)[1].strip(), platform_id=pid
                 )
+            # A photo, sticker, voice note or location has no text: the flows answer it as text
+            # they cannot read, rather than leaving the person in silence.
             kind: InboundKind = "command" if text.startswith("/") else "text"
-            return Inbound(**base, kind=kind, text=text, platform_id=pid) if text else None
+            return Inbound(**base, kind=kind, text=text, platform_id=pid)
         query = update.callback_query
         if query is None or query.message is None or query.message.chat.id != user.id:
             if query is not None:
