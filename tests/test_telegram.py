@@ -20,6 +20,7 @@ from bot.engine import Engine
 from bot.messages import Button, Inbound, Outbound
 from bot.scenarios.loader import cases, load_yaml
 from bot.scenarios.runner import run_case, simulator_only
+from bot.scenarios.telegram_world import NO_PACING, TelegramSimulator
 from bot.transports.emulator import ApiError, Emulator
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_sender import Bucket, TelegramSender
@@ -213,11 +214,9 @@ def test_every_button_id_the_flows_use_fits_in_callback_data() -> None:
                     assert len(ast.unparse(first)) < 40
 
 
-async def test_the_pin_keypad_never_makes_a_chat_message(
-    emulator: Emulator, engine: Engine
-) -> None:
-    from bot.scenarios.telegram_world import NO_PACING, TelegramSimulator
-
+@pytest.fixture
+async def asha(emulator: Emulator, engine: Engine) -> AsyncIterator[TelegramSimulator]:
+    """A customer onboarded through the real adapter, polling the emulator."""
     transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
     sim = TelegramSimulator(engine, engine.clock, emulator, transport)  # type: ignore[arg-type]
     await transport.start(polling=True, tick=0)
@@ -226,45 +225,40 @@ async def test_the_pin_keypad_never_makes_a_chat_message(
         await sim.text("asha", "/start")
         await sim.tap("asha", "customer")
         await sim.share_contact("asha")
-        await sim.text("asha", "/pin")
-        await sim.pin("asha", "2580")
-        await sim.pin("asha", "2580")
-        assert sim.events[-1].key == "pin.set"
-        from_user = [m for m in emulator.chat(sim.ids["asha"]) if not m["from"]["is_bot"]]
-        assert all("2580" not in m.get("text", "") for m in from_user)
-        keypad_edits = [c for c in emulator.state.calls if c[0] == "editMessageText"]
-        assert any("●●○○" in str(p.get("text")) for _, p in keypad_edits)
-        assert all("2580" not in str(p) for _, p in emulator.state.calls)
-        # A PIN typed as a message is deleted at once.
-        await sim.text("asha", "/pin")
-        await sim.tap("asha", "change")
-        await sim.text("asha", "2580")
-        assert any(m == "deleteMessage" for m, _ in emulator.state.calls)
+        yield sim
     finally:
         await transport.stop()
+
+
+async def test_the_pin_keypad_never_makes_a_chat_message(
+    emulator: Emulator, asha: TelegramSimulator
+) -> None:
+    sim = asha
+    await sim.text("asha", "/pin")
+    await sim.pin("asha", "2580")
+    await sim.pin("asha", "2580")
+    assert sim.events[-1].key == "pin.set"
+    from_user = [m for m in emulator.chat(sim.ids["asha"]) if not m["from"]["is_bot"]]
+    assert all("2580" not in m.get("text", "") for m in from_user)
+    keypad_edits = [c for c in emulator.state.calls if c[0] == "editMessageText"]
+    assert any("●●○○" in str(p.get("text")) for _, p in keypad_edits)
+    assert all("2580" not in str(p) for _, p in emulator.state.calls)
+    # A PIN typed as a message is deleted at once.
+    await sim.text("asha", "/pin")
+    await sim.tap("asha", "change")
+    await sim.text("asha", "2580")
+    assert any(m == "deleteMessage" for m, _ in emulator.state.calls)
 
 
 async def test_a_message_without_text_gets_an_answer_not_silence(
-    emulator: Emulator, engine: Engine
+    emulator: Emulator, asha: TelegramSimulator
 ) -> None:
-    from bot.scenarios.telegram_world import NO_PACING, TelegramSimulator
-
-    transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
-    sim = TelegramSimulator(engine, engine.clock, emulator, transport)  # type: ignore[arg-type]
-    await transport.start(polling=True, tick=0)
-    try:
-        sim.add_party("asha", "Asha", phone="+91 98123 45678")
-        await sim.text("asha", "/start")
-        await sim.tap("asha", "customer")
-        await sim.share_contact("asha")
-        before = len(sim.events)
-        sent = emulator.send_location(sim.ids["asha"], 12.97, 77.59)  # like a photo or sticker
-        await transport.wait_handled(emulator.state.next_update - 1)
-        await sim.settle()
-        assert [e.key for e in sim.events[before:]] == ["error.not_understood"]
-        assert "location" in sent
-    finally:
-        await transport.stop()
+    before = len(asha.events)
+    sent = emulator.send_location(asha.ids["asha"], 12.97, 77.59)  # like a photo or sticker
+    await asha.transport.wait_handled(emulator.state.next_update - 1)
+    await asha.settle()
+    assert [e.key for e in asha.events[before:]] == ["error.not_understood"]
+    assert "location" in sent
 
 
 async def test_a_restart_delivers_what_was_committed_but_not_sent(
