@@ -83,7 +83,10 @@ def history(ctx: Ctx, arg: str) -> None:
 
 
 def receipt(ctx: Ctx, arg: str) -> None:
-    payment = ctx.tx.payment(arg.strip()) if arg.strip() else None
+    if not arg.strip():
+        ctx.say("receipt.usage")
+        return
+    payment = ctx.tx.payment(arg.strip())
     request = ctx.tx.request(payment.request_id) if payment else None
     if (
         payment is None
