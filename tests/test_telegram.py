@@ -282,34 +282,26 @@ async def test_a_restart_delivers_what_was_committed_but_not_sent(
     assert Button("x", "y")  # the value types are plain
 
 
-def test_a_missing_token_is_a_clear_error() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "telegram"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env=env,
-    )
-    assert result.returncode == 2
-    assert "TELEGRAM_BOT_TOKEN" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def _start_bot(
-    tmp_path: Path, token: str, base_url: str, *more: str
-) -> subprocess.CompletedProcess[str]:
+def _start_bot(tmp_path: Path, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`paychat telegram ARGS` in its own folder, with TELEGRAM_BOT_TOKEN set (or unset: "")."""
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "telegram", "--base-url", base_url, *more],
+        [sys.executable, "-m", "bot.cli", "telegram", *args],
         capture_output=True,
         text=True,
         check=False,
         cwd=tmp_path,
-        env={**os.environ, "TELEGRAM_BOT_TOKEN": token, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": str(ROOT), **({"TELEGRAM_BOT_TOKEN": token} if token else {})},
         timeout=60,  # it used to hang here: a half-started bot kept its store open
     )
+
+
+def test_a_missing_token_is_a_clear_error(tmp_path: Path) -> None:
+    result = _start_bot(tmp_path, "")
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_an_unreachable_bot_api_is_a_clear_error_and_the_bot_exits(tmp_path: Path) -> None:
@@ -318,7 +310,7 @@ def test_an_unreachable_bot_api_is_a_clear_error_and_the_bot_exits(tmp_path: Pat
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = _start_bot(tmp_path, "123:SECRET", f"http://127.0.0.1:{port}/bot")
+    result = _start_bot(tmp_path, "123:SECRET", "--base-url", f"http://127.0.0.1:{port}/bot")
     assert result.returncode == 2
     assert f"cannot start on the Bot API at http://127.0.0.1:{port}/bot" in result.stderr
     assert "Traceback" not in result.stderr
@@ -327,7 +319,7 @@ def test_an_unreachable_bot_api_is_a_clear_error_and_the_bot_exits(tmp_path: Pat
 def test_a_rejected_token_is_a_clear_error_that_never_shows_the_token(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    result = _start_bot(tmp_path, "999:NOT-THE-EMULATORS", emulator.base_url)
+    result = _start_bot(tmp_path, "999:NOT-THE-EMULATORS", "--base-url", emulator.base_url)
     assert result.returncode == 2
     assert "was rejected by the server" in result.stderr
     assert "NOT-THE-EMULATORS" not in result.stderr + result.stdout
@@ -344,7 +336,7 @@ def test_a_webhook_port_in_use_is_a_clear_error(emulator: Emulator, tmp_path: Pa
         result = _start_bot(
             tmp_path,
             TOKEN,
-            emulator.base_url,
+            *("--base-url", emulator.base_url),
             *("--webhook", "https://example.org/hook", "--listen", "127.0.0.1"),
             *("--port", str(port)),
         )
