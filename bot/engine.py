@@ -17,16 +17,16 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock, IdSource
-from bot.config import Settings
-from bot.messages import Button, Inbound, Outbound
 from bot.render import Renderer, TemplateProblem, shared_renderer
+from core.clock import Clock, IdSource
+from core.messages import Button, Inbound, Outbound
+from core.money import Money
+from core.records import User
+from core.settings import Settings
 from flows.machine import Ctx, Say
 from flows.router import dispatch
-from payments.money import Money
 from payments.pin import LONGEST_PIN, SHORTEST_PIN, hash_like
-from payments.rails.base import Rails
-from payments.records import User
+from payments.rails import Rails
 from storage.base import Store, Tx
 
 log = logging.getLogger("paychat.engine")

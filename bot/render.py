@@ -25,7 +25,7 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
-from payments.money import Money, locale_of
+from core.money import Money, locale_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 

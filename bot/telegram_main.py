@@ -1,4 +1,4 @@
-"""`paychat telegram` and `paychat emulator`: the real bot, and a Bot API to run it offline."""
+"""`paychat telegram`: the real bot, on Telegram's Bot API (or a local one via `--base-url`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import sys
 
 from rich.console import Console
 
-from bot.clock import SecureIds, SystemClock
-from bot.config import Settings
 from bot.engine import Engine
+from core.clock import SecureIds, SystemClock
+from core.settings import Settings
 from storage.base import StorageError
 from storage.sqlite import SqliteStore
 
@@ -92,26 +92,4 @@ async def run_bot(
             await transport.stop()
         finally:
             await store.close()  # an open store would keep the process from exiting
-    return 0
-
-
-def run_emulator(console: Console, host: str, port: int, token: str, username: str) -> int:
-    from bot.transports.emulator import Emulator
-
-    emulator = Emulator(token, username, host, port)
-    console.print(
-        f"Bot API emulator on {emulator.url}\n"
-        f"  run the bot:  TELEGRAM_BOT_TOKEN={token} paychat telegram "
-        f"--base-url {emulator.base_url}\n"
-        f"  act as users: POST {emulator.url}/control/users {{id, first_name, phone}}, "
-        "/control/send {user, text}, /control/start {user, payload}, "
-        "/control/contact {user, phone}, /control/tap {user, message_id, data}; "
-        "GET /control/chat?user=ID"
-    )
-    try:
-        emulator.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.server.server_close()
     return 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.money import Money, parse_amount
+from core.records import Refund
 from flows.machine import Ctx
 from flows.pay import announce_failure, announce_success, schedule_status_check
 from payments import charge, ledger
-from payments.money import Money, parse_amount
-from payments.records import Refund
 
 
 def refund(ctx: Ctx, arg: str) -> None:

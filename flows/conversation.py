@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import OutboundKind
+from core.messages import OutboundKind
 from flows.machine import Ctx, Flow, FlowModel
 
 FLOWS: dict[str, Flow] = {}

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from transitions import Machine
 
-from bot.messages import Inbound, OutboundKind
-from payments.records import User
+from core.messages import Inbound, OutboundKind
+from core.records import User
 
 if TYPE_CHECKING:
-    from bot.clock import IdSource
-    from bot.config import Market, Settings
-    from payments.rails.base import Rails
+    from core.clock import IdSource
+    from core.settings import Market, Settings
+    from payments.rails import Rails
     from storage.base import Tx
 
 # Unknown input for a state is normal here (the flow answers with a hint), so transitions' own

@@ -6,10 +6,10 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
+from core.records import MethodKind
 from flows.machine import Btn, Flow, FlowModel
 from payments import handles
 from payments.cards import CardInput, parse_card
-from payments.records import MethodKind
 from payments.wallet import add_bank_method, add_card, default_funds
 
 _NORMALISE = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
+from core.records import User
 from flows.machine import Btn, Flow, FlowModel
 from flows.menu import show_menu
 from payments.phones import parse_phone
-from payments.records import User
 
 
 class S(Enum):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
+from core.records import Method, Payment, PaymentRequest
 from flows.conversation import refuse
 from flows.machine import Btn, Ctx, Flow, FlowModel
 from flows.pin_entry import enter_pin
@@ -13,7 +14,6 @@ from flows.request import close_request_message, request_buttons, token_hash
 from payments import charge
 from payments.limits import payment_limit
 from payments.pin import is_locked
-from payments.records import Method, Payment, PaymentRequest
 
 
 class S(Enum):

@@ -7,11 +7,11 @@ import hashlib
 from enum import Enum, auto
 from typing import Any
 
+from core.money import Money, parse_amount
+from core.records import PaymentRequest
 from flows.machine import Btn, Ctx, Flow, FlowModel
 from payments.limits import amount_limit
-from payments.money import Money, parse_amount
 from payments.phones import parse_phone
-from payments.records import PaymentRequest
 
 
 class S(Enum):

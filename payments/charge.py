@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from core.records import Method, Payment, PaymentRequest
 from payments import ledger
-from payments.rails.processor import RailResult
-from payments.records import Method, Payment, PaymentRequest
+from payments.rails.base import RailResult
 from storage.base import DuplicateError
 
 if TYPE_CHECKING:
-    from bot.clock import IdSource
-    from payments.rails.base import Rails
+    from core.clock import IdSource
+    from payments.rails import Rails
     from storage.base import Tx
 
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from payments.records import SmsCode
+from core.records import SmsCode
 
 if TYPE_CHECKING:
-    from bot.config import Security
+    from core.settings import Security
     from storage.base import Tx
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from payments.money import Money
+from core.money import Money
 
 if TYPE_CHECKING:
     from storage.base import Tx

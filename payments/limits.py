@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from payments.money import Money
-from payments.records import Method
+from core.money import Money
+from core.records import Method
 
 if TYPE_CHECKING:
-    from bot.config import Market
+    from core.settings import Market
     from storage.base import Tx
 
 LimitName = Literal[

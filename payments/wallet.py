@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from core.money import Money
+from core.records import Method, MethodKind
 from payments import ledger
 from payments.cards import CardInput, label
-from payments.money import Money
-from payments.records import Method, MethodKind
 
 if TYPE_CHECKING:
-    from bot.clock import IdSource
-    from payments.rails.base import Rails
+    from core.clock import IdSource
+    from payments.rails import Rails
     from storage.base import Tx
 
 DEFAULT_FUNDS = {"INR": 5_000_000, "BRL": 500_000, "SGD": 500_000}

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from bot.messages import Outbound
-from payments.money import Money
-from payments.records import (
+from core.messages import Outbound
+from core.money import Money
+from core.records import (
     BankAccount,
     Method,
     Payment,

@@ -9,9 +9,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol, cast
 
-from bot.messages import Button, Outbound
-from payments.money import Money
-from payments.records import (
+from core.messages import Button, Outbound
+from core.money import Money
+from core.records import (
     BankAccount,
     Method,
     Payment,

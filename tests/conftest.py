@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import simulator
-from bot.config import Settings, load_settings
-from bot.transports.simulator import Simulator
+from core.settings import Settings, load_settings
+from sim.app import simulator
+from sim.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from payments.rails.base import Rails
+from payments.rails import Rails
 from storage.base import Tx
 from storage.sqlite import SqliteStore
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench import START, _ceiling, _own_sql, report, run
-from bot.cli import main
-from bot.clock import SeededIds, VirtualClock
-from bot.config import Settings
 from bot.engine import Engine
-from bot.messages import Inbound
+from core.clock import SeededIds, VirtualClock
+from core.messages import Inbound
+from core.settings import Settings
+from sim.bench import START, _ceiling, _own_sql, report, run
+from sim.cli import main
 from storage.sqlite import SqliteStore, Statements
 from storage.tx import SqliteTx
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
-from bot.config import ConfigError, load_settings
+from core.settings import ConfigError, load_settings
+from sim.cli import main
 from tests.conftest import ROOT
 
 
@@ -60,7 +60,7 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
 def test_cli_stops_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, lambda d: d["security"].update(pin_attempts=0))
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--config", str(path), "check-config"],
+        [sys.executable, "-m", "sim.cli", "--config", str(path), "check-config"],
         capture_output=True,
         text=True,
         check=False,
@@ -90,7 +90,7 @@ def test_cli_stops_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
 def test_a_reader_that_goes_away_ends_the_cli_quietly(command: list[str]) -> None:
     # `paychat … | head -1`: the pipe closes before the output is written.
     with subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", *command],
+        [sys.executable, "-m", "sim.cli", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
@@ -107,11 +107,11 @@ def test_a_reader_that_goes_away_ends_the_cli_quietly(command: list[str]) -> Non
 def test_ctrl_c_stops_the_cli_with_130_and_no_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import bot.scenarios.cli
+    import sim.scenarios.cli
 
     def interrupted(*_: object, **__: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bot.scenarios.cli, "run_tests", interrupted)
+    monkeypatch.setattr(sim.scenarios.cli, "run_tests", interrupted)
     assert main(["test"]) == 130
     assert capsys.readouterr().err == "paychat: interrupted\n"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.diagrams import render
+from sim.diagrams import render
 from tests.conftest import ROOT
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import simulator
-from bot.config import Settings
+from core.settings import Settings
+from sim.app import simulator
 from tests.conftest import START
 
 junk = st.one_of(

@@ -13,11 +13,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config import Settings
-from bot.scenarios.loader import Node
-from bot.scenarios.probes import check_invariant
-from bot.scenarios.world import open_world, seed
-from bot.transports.simulator import Simulator, TapError
+from core.settings import Settings
+from sim.scenarios.loader import Node
+from sim.scenarios.probes import check_invariant
+from sim.scenarios.world import open_world, seed
+from sim.simulator import Simulator, TapError
 from tests.conftest import START
 
 PARTIES = {

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.money import Money, parse_amount
+from core.money import Money, parse_amount
 
 
 @pytest.mark.parametrize(

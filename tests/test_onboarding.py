@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app import simulator
-from bot.config import Settings
-from bot.messages import Inbound
-from bot.transports.simulator import Simulator
+from core.messages import Inbound
+from core.settings import Settings
+from sim.app import simulator
+from sim.simulator import Simulator
 from tests.conftest import START, keys, onboard
 
 

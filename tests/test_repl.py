@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from bot.repl import Repl, parse_duration
-from bot.transports.simulator import Simulator
+from sim.repl import Repl, parse_duration
+from sim.simulator import Simulator
 
 
 async def test_a_person_onboards_two_parties_in_the_simulator(sim: Simulator) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot.cli import main
-from bot.scenarios.lint import lint
-from bot.scenarios.loader import load_yaml
+from sim.cli import main
+from sim.scenarios.lint import lint
+from sim.scenarios.loader import load_yaml
 from tests.conftest import ROOT
 
-SCHEMA = json.loads((ROOT / "bot/scenarios/convo.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "sim/scenarios/convo.schema.json").read_text())
 FILES = sorted((ROOT / "tests/scenarios").rglob("*.yaml"))
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
-from bot.demo import SHOWCASE
-from bot.scenarios.loader import cases
-from bot.scenarios.runner import run_case
-from bot.scenarios.world import World
+from core.settings import Settings
+from sim.demo import SHOWCASE
+from sim.scenarios.loader import cases
+from sim.scenarios.runner import run_case
+from sim.scenarios.world import World
 
 PINS = ("2580", "1470")  # the PINs the showcase scenario uses
 CARD = "4242424242424242"
@@ -68,8 +68,8 @@ async def test_no_secret_reaches_the_database_or_the_logs(
 def test_failure_reports_and_transcripts_mask_codes(settings: Settings, tmp_path: Path) -> None:
     import asyncio
 
-    from bot.scenarios.loader import cases
-    from bot.scenarios.runner import run_case
+    from sim.scenarios.loader import cases
+    from sim.scenarios.runner import run_case
     from tests.conftest import ROOT
 
     example = ROOT / "tests/scenarios/examples/tester_example.convo.yaml"

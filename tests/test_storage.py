@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.messages import Button, Outbound
+from core.messages import Button, Outbound
 from storage.base import DuplicateError, StorageError
 from storage.sqlite import SqliteStore, migrations
 from storage.tx import SqliteTx
@@ -78,7 +78,7 @@ async def test_jobs_fire_once_in_due_order(store: SqliteStore) -> None:
 
 
 async def test_duplicate_phone_is_a_domain_error(store: SqliteStore) -> None:
-    from payments.records import User
+    from core.records import User
 
     await store.run(lambda tx: tx.add_user(User("a", "customer", "+1", "IN", "A", "en"), NOW))
     with pytest.raises(DuplicateError):
@@ -98,8 +98,8 @@ async def test_migrations_are_versioned_and_applied_once(tmp_path: Path) -> None
 
 
 async def test_secrets_are_sealed_at_rest(tmp_path: Path) -> None:
-    from payments.money import Money
-    from payments.records import BankAccount
+    from core.money import Money
+    from core.records import BankAccount
 
     path = tmp_path / "sealed.db"
     s = await SqliteStore.open(str(path))

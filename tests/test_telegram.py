@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from bot.cli import main
-from bot.clock import SeededIds, VirtualClock
-from bot.config import Settings
 from bot.engine import Engine
-from bot.messages import Button, Inbound, Outbound
-from bot.scenarios.loader import cases, load_yaml
-from bot.scenarios.runner import run_case, simulator_only
-from bot.scenarios.telegram_world import NO_PACING, TelegramSimulator
-from bot.transports.emulator import ApiError, Emulator
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_sender import Bucket, TelegramSender
+from core.clock import SeededIds, VirtualClock
+from core.messages import Button, Inbound, Outbound
+from core.settings import Settings
+from sim.cli import main
+from sim.emulator import ApiError, Emulator
+from sim.scenarios.loader import cases, load_yaml
+from sim.scenarios.runner import run_case, simulator_only
+from sim.scenarios.telegram_world import NO_PACING, TelegramSimulator
 from storage.sqlite import SqliteStore
 from tests.conftest import ROOT, START
 
@@ -287,7 +287,7 @@ def _start_bot(tmp_path: Path, token: str, *args: str) -> subprocess.CompletedPr
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "telegram", *args],
+        [sys.executable, "-m", "sim.cli", "telegram", *args],
         capture_output=True,
         text=True,
         check=False,

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 from bot.render import Renderer, template_keys
-from payments.money import Money
+from core.money import Money
 from tests.conftest import ROOT
 
 KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")

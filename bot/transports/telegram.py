@@ -19,8 +19,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.engine import Engine
-from bot.messages import Inbound, InboundKind
 from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad
+from core.messages import Inbound, InboundKind
 from payments.pin import LONGEST_PIN
 
 log = logging.getLogger("paychat.telegram")

@@ -29,7 +29,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.engine import Engine
-from bot.messages import Outbound
+from core.messages import Outbound
 
 log = logging.getLogger("paychat.telegram")
 

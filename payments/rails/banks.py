@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from payments.money import Money
-from payments.rails.base import CallLog, Injections
-from payments.rails.processor import RailResult
-from payments.records import BankAccount
+from core.money import Money
+from core.records import BankAccount
+from payments.rails.base import CallLog, Injections, RailResult
 
 if TYPE_CHECKING:
     from storage.base import Tx

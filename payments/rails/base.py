@@ -10,12 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from payments.rails.banks import Banks
-    from payments.rails.processor import Processor
-    from payments.rails.sms import SmsGateway
+from typing import Any, Literal
 
 CALL_NAMES = (
     "processor.authorize",
@@ -27,6 +22,15 @@ CALL_NAMES = (
     "sms.send",
 )
 Outcome = Literal["ok", "declined", "error", "timeout", "delay"]
+ResultStatus = Literal["succeeded", "declined", "error", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class RailResult:
+    """What a rail answered: `unknown` is a call that did not answer in time (deemed)."""
+
+    status: ResultStatus
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,28 +79,4 @@ class CallLog:
             1
             for n, a in self.calls[since:]
             if n == name and all(str(a.get(k)) == str(v) for k, v in match.items())
-        )
-
-
-@dataclass
-class Rails:
-    processor: Processor
-    banks: Banks
-    sms: SmsGateway
-    injections: Injections
-    log: CallLog
-
-    @classmethod
-    def simulated(cls) -> Rails:
-        from payments.rails.banks import Banks
-        from payments.rails.processor import Processor
-        from payments.rails.sms import SmsGateway
-
-        injections, log = Injections(), CallLog()
-        return cls(
-            Processor(injections, log),
-            Banks(injections, log),
-            SmsGateway(injections, log),
-            injections,
-            log,
         )

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from payments.money import Money
-from payments.rails.base import CallLog, Injections
+from core.money import Money
+from payments.rails.base import CallLog, Injections, RailResult
 
 if TYPE_CHECKING:
     from storage.base import Tx
-
-ResultStatus = Literal["succeeded", "declined", "error", "unknown"]
 
 # Stripe's convention (shared/spec/rails.md): the behaviour a test card number always has.
 TEST_CARDS = {
@@ -21,12 +18,6 @@ TEST_CARDS = {
     "4000000000000119": "processing_error",
 }
 DEFAULT_FUNDS_MINOR = 10_000_000  # what an ordinary test card can spend, in minor units
-
-
-@dataclass(frozen=True, slots=True)
-class RailResult:
-    status: ResultStatus
-    code: str | None = None
 
 
 class Processor:

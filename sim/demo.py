@@ -12,11 +12,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.config import Settings
-from bot.scenarios.loader import cases
-from bot.scenarios.runner import run_case
-from bot.scenarios.world import World
-from bot.view import side_by_side
+from core.settings import Settings
+from sim.scenarios.loader import cases
+from sim.scenarios.runner import run_case
+from sim.scenarios.world import World
+from sim.view import side_by_side
 
 SHOWCASE = (
     Path(__file__).resolve().parent.parent / "tests/scenarios/showcase/whole_story.convo.yaml"

@@ -12,18 +12,18 @@ from typing import Any
 
 import phonenumbers
 
-from bot.clock import SeededIds, VirtualClock
-from bot.config import Settings
 from bot.engine import Engine
-from bot.scenarios.loader import Node, ScenarioError, where
-from bot.transports.simulator import Simulator
+from core.clock import SeededIds, VirtualClock
+from core.money import Money
+from core.records import MethodKind, User
+from core.settings import Settings
 from payments import handles
 from payments.cards import CardInput, parse_card
-from payments.money import Money
 from payments.pin import hash_pin
-from payments.rails.base import Rails
-from payments.records import MethodKind, User
+from payments.rails import Rails
 from payments.wallet import add_bank_method, add_card, default_funds
+from sim.scenarios.loader import Node, ScenarioError, where
+from sim.simulator import Simulator
 from storage.base import Tx
 from storage.sqlite import SqliteStore
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.config import ConfigError, Settings, load_settings
+from core.settings import ConfigError, Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +104,7 @@ def _main(argv: list[str] | None) -> int:
         console.print(f"{args.config}: OK ({', '.join(settings.markets)})")
         return 0
     if args.command == "demo":
-        from bot.demo import run_demo
+        from sim.demo import run_demo
 
         return asyncio.run(run_demo(settings, Path(args.db), console))
     if args.command == "telegram":
@@ -116,13 +116,13 @@ def _main(argv: list[str] | None) -> int:
             )
         )
     if args.command == "emulator":
-        from bot.telegram_main import run_emulator
+        from sim.emulator import run_emulator
 
         return run_emulator(
             console, args.host, args.port, args.token, settings.telegram.bot_username
         )
     if args.command == "bench":
-        from bot.bench import report, run
+        from sim.bench import report, run
 
         result = asyncio.run(
             run(
@@ -140,13 +140,13 @@ def _main(argv: list[str] | None) -> int:
         console.out(report(result, args.json), highlight=False)
         return 0
     if args.command == "diagrams":
-        from bot.diagrams import write
+        from sim.diagrams import write
 
         changed = write(Path("docs/flows.md"))
         console.print("docs/flows.md " + ("written" if changed else "is up to date"))
         return 0
     if args.command in ("test", "lint"):
-        from bot.scenarios.cli import run_lint, run_tests
+        from sim.scenarios.cli import run_lint, run_tests
 
         try:
             if args.command == "lint":
@@ -166,7 +166,7 @@ def _main(argv: list[str] | None) -> int:
             print(f"paychat: {exc}", file=sys.stderr)
             return 2
     if args.command == "chat":
-        from bot.repl import run_repl
+        from sim.repl import run_repl
 
         return asyncio.run(run_repl(settings, Path(args.db), console, fresh=args.fresh))
     return _unreachable(settings)

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings, load_settings
-from bot.scenarios.loader import Case, ScenarioError, cases
-from bot.scenarios.runner import run_case
+from core.settings import Settings, load_settings
+from sim.scenarios.loader import Case, ScenarioError, cases
+from sim.scenarios.runner import run_case
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,7 +76,7 @@ class ScenarioFile(pytest.File):
 
 
 def _tags(case: Case) -> list[str]:
-    from bot.scenarios.loader import load_yaml
+    from sim.scenarios.loader import load_yaml
 
     doc = load_yaml(case.path)
     return [str(t) for t in (doc.get("tags") or []) if str(t).isidentifier()]

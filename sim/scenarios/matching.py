@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.messages import Button
-from bot.transports.simulator import SeenEvent
+from core.messages import Button
+from sim.simulator import SeenEvent
 
 
 @dataclass

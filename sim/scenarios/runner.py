@@ -10,18 +10,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
-from bot.messages import InboundKind
-from bot.scenarios import probes
-from bot.scenarios.lint import lint
-from bot.scenarios.loader import Case, Node, ScenarioError, load_yaml, where
-from bot.scenarios.matching import Scope, match_channel
-from bot.scenarios.report import event_line, mask, recent, write_transcript
-from bot.scenarios.spec import DURATION, VAR
-from bot.scenarios.world import World, open_world, seed
-from bot.transports.simulator import PathsDisagree, SeenEvent, TapError
-from payments.money import Money
+from core.messages import InboundKind
+from core.money import Money
+from core.settings import Settings
 from payments.rails.base import Fault
+from sim.scenarios import probes
+from sim.scenarios.lint import lint
+from sim.scenarios.loader import Case, Node, ScenarioError, load_yaml, where
+from sim.scenarios.matching import Scope, match_channel
+from sim.scenarios.report import event_line, mask, recent, write_transcript
+from sim.scenarios.spec import DURATION, VAR
+from sim.scenarios.world import World, open_world, seed
+from sim.simulator import PathsDisagree, SeenEvent, TapError
 from storage.base import Tx
 
 DEFAULT_START = "2026-03-01T10:00:00+00:00"
@@ -395,7 +395,7 @@ async def run_case(
     try:
         opener: Callable[..., Any] = open_world
         if via == "telegram":
-            from bot.scenarios.telegram_world import open_telegram_world as opener
+            from sim.scenarios.telegram_world import open_telegram_world as opener
         options = {"db": db} if via != "telegram" else {}
         async with opener(settings, start, int(doc.get("seed", 0)), **options) as world:
             run = Run(world, doc, case)

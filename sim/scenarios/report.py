@@ -7,7 +7,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
-from bot.transports.simulator import SeenEvent, Simulator
+from sim.simulator import SeenEvent, Simulator
 
 _CARD = re.compile(r"(?<![\d+])(?:\d[ -]?){12,18}\d(?!\d)")
 # A code-like number: not part of a longer number, nor of an amount such as 1,250.00.

@@ -25,15 +25,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.clock import IdSource, SecureIds, VirtualClock
-from bot.config import Settings
 from bot.engine import Engine
-from bot.messages import Inbound, Outbound
+from core.clock import IdSource, SecureIds, VirtualClock
+from core.messages import Inbound, Outbound
+from core.money import Money
+from core.records import User
+from core.settings import Settings
 from payments.cards import CardInput
-from payments.money import Money
 from payments.pin import hash_pin
-from payments.rails.base import Rails
-from payments.records import User
+from payments.rails import Rails
 from payments.wallet import add_card
 from storage.base import Tx
 from storage.sqlite import MAX_BATCH, SqliteStore, Statements
@@ -316,7 +316,7 @@ async def run(
         )
     count, scenario_seconds = 0, 0.0
     if scenarios:
-        from bot.scenarios.cli import rate
+        from sim.scenarios.cli import rate
 
         count, scenario_seconds = await rate(settings, ["tests/scenarios"])
     quantiles = statistics.quantiles(paced, n=100) if len(paced) > 1 else [0.0] * 99

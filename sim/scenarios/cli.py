@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from bot.config import Settings
-from bot.scenarios.lint import lint
-from bot.scenarios.loader import Case, ScenarioError, cases, load_yaml
-from bot.scenarios.runner import CaseResult, run_case
+from core.settings import Settings
+from sim.scenarios.lint import lint
+from sim.scenarios.loader import Case, ScenarioError, cases, load_yaml
+from sim.scenarios.runner import CaseResult, run_case
 
 NOTHING_RUN = 5  # pytest's exit code when it collected no tests
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.render import template_keys
-from bot.scenarios.loader import Node, NodeList, ScenarioError, load_yaml, where
-from bot.scenarios.spec import (
+from payments.rails.base import CALL_NAMES
+from sim.scenarios.loader import Node, NodeList, ScenarioError, load_yaml, where
+from sim.scenarios.spec import (
     ACTION_KEYS,
     ACTIONS,
     DURATION,
@@ -26,7 +27,6 @@ from bot.scenarios.spec import (
     TOP_KEYS,
     VAR,
 )
-from payments.rails.base import CALL_NAMES
 
 
 class Linter:

@@ -7,8 +7,8 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.scenarios.report import mask
-from bot.transports.simulator import Party
+from sim.scenarios.report import mask
+from sim.simulator import Party
 
 
 def chat_panel(

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.app import simulator
-from bot.config import Settings
-from bot.transports.simulator import Simulator, TapError
-from bot.view import chat_panel, side_by_side
+from core.settings import Settings
+from sim.app import simulator
+from sim.simulator import Simulator, TapError
+from sim.view import chat_panel, side_by_side
 
 HELP = """Anything you type is sent as the current party (a /command or text). Simulator commands:
   :new NAME PHONE [SHOWN NAME]   add a party, e.g.  :new asha +919812345678 Asha

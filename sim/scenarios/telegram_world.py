@@ -15,16 +15,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import SeededIds, VirtualClock
-from bot.config import Settings
 from bot.engine import Engine
-from bot.messages import InboundKind
-from bot.scenarios.world import World
-from bot.transports.emulator import Emulator
-from bot.transports.simulator import ChatMessage, PathsDisagree, Simulator, TapError
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_sender import Delivery
-from payments.rails.base import Rails
+from core.clock import SeededIds, VirtualClock
+from core.messages import InboundKind
+from core.settings import Settings
+from payments.rails import Rails
+from sim.emulator import Emulator
+from sim.scenarios.world import World
+from sim.simulator import ChatMessage, PathsDisagree, Simulator, TapError
 from storage.sqlite import SqliteStore
 
 TOKEN = "123456:SCENARIOS"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from payments.money import Money
+from core.money import Money
 
 Role = Literal["business", "customer"]
 MethodKind = Literal["card", "upi", "pix", "paynow", "wallet"]

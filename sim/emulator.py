@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from rich.console import Console
+
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_ANSWER = 200
@@ -548,3 +550,23 @@ def _handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up on a long poll (it is shutting down)
 
     return Handler
+
+
+def run_emulator(console: Console, host: str, port: int, token: str, username: str) -> int:
+    emulator = Emulator(token, username, host, port)
+    console.print(
+        f"Bot API emulator on {emulator.url}\n"
+        f"  run the bot:  TELEGRAM_BOT_TOKEN={token} paychat telegram "
+        f"--base-url {emulator.base_url}\n"
+        f"  act as users: POST {emulator.url}/control/users {{id, first_name, phone}}, "
+        "/control/send {user, text}, /control/start {user, payload}, "
+        "/control/contact {user, phone}, /control/tap {user, message_id, data}; "
+        "GET /control/chat?user=ID"
+    )
+    try:
+        emulator.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.server.server_close()
+    return 0

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from bot.clock import VirtualClock
 from bot.engine import Engine
-from bot.messages import Button, Inbound, InboundKind, Outbound
+from core.clock import VirtualClock
+from core.messages import Button, Inbound, InboundKind, Outbound
 
 Channel = Literal["chat", "sms"]
 

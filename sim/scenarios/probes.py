@@ -8,8 +8,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from core.money import Money
 from payments import ledger
-from payments.money import Money
 from storage.base import Tx
 
 

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from payments.money import Money
+from core.money import Money
 
 MethodKind = Literal["card", "upi", "pix", "paynow", "wallet"]
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from bot.clock import SeededIds, VirtualClock
-from bot.config import Settings
 from bot.engine import Engine
-from bot.transports.simulator import Simulator
+from core.clock import SeededIds, VirtualClock
+from core.settings import Settings
+from sim.simulator import Simulator
 from storage.sqlite import SqliteStore
 
 
