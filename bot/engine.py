@@ -22,6 +22,7 @@ from core.clock import Clock, IdSource
 from core.messages import Button, Inbound, Outbound
 from core.money import Money
 from core.records import User
+from core.refs import InboundMessage
 from core.settings import Settings
 from flows.machine import Ctx, Say
 from flows.router import dispatch
@@ -161,7 +162,9 @@ class Engine:
         if not tx.claim(inbound.key, now):
             return []
         if inbound.platform_id:
-            tx.remember_message(inbound.user, f"in:{inbound.key}", inbound.platform_id)
+            tx.remember_message(
+                inbound.user, InboundMessage(inbound.key).pack(), inbound.platform_id
+            )
         ctx = Ctx(
             tx=tx,
             settings=self.settings,

@@ -14,6 +14,7 @@ RequestStatus = Literal[
     "open", "paid", "declined", "cancelled", "expired", "refunded", "partially_refunded"
 ]
 PaymentStatus = Literal["authorising", "succeeded", "failed", "unknown"]
+RefundStatus = Literal["pending", "succeeded", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class Refund:
     id: str
     payment_id: str
     amount: Money
-    status: Literal["pending", "succeeded", "failed"]
+    status: RefundStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from core.money import Money, parse_amount
-from core.records import Refund
 from flows.machine import Ctx
-from flows.pay import announce_failure, announce_success, schedule_status_check
+from flows.outcome import conclude
 from payments import charge, ledger
+from payments.refund import left_to_refund
+from payments.refund import refund as give_back
 
 
 def refund(ctx: Ctx, arg: str) -> None:
@@ -26,7 +27,7 @@ def refund(ctx: Ctx, arg: str) -> None:
     if payment.status != "succeeded":
         ctx.say("refund.invalid", reason="not_paid", id=payment.id)
         return
-    left = Money(payment.amount.minor - payment.refunded, payment.amount.currency)
+    left = left_to_refund(payment)
     amount: Money | str = left
     if len(parts) > 1:
         amount = parse_amount(parts[1], payment.amount.currency)
@@ -39,29 +40,29 @@ def refund(ctx: Ctx, arg: str) -> None:
         )
         return
     method = tx.method(payment.method_id)
-    payout = tx.payout(me.id)
     if method is None:
         ctx.say("refund.invalid", reason="method_gone", id=payment.id)
         return
-    if method.kind == "card":
-        result = ctx.rails.processor.refund(tx, payment.id, method.token, amount)
-    elif payout is not None:
-        result = ctx.rails.banks.refund(tx, payment.id, method.token, payout.account_id, amount)
-    else:
+    payout = tx.payout(me.id)
+    if method.kind != "card" and payout is None:
         ctx.say("payments.not_set_up", buttons=())
         return
-    refund_id = ctx.ids.ref("RF")
-    if result.status != "succeeded":
-        tx.add_refund(Refund(refund_id, payment.id, amount, "failed"), ctx.now)
+    done = give_back(
+        tx,
+        ctx.rails,
+        ctx.ids,
+        payment,
+        request,
+        method,
+        payout.account_id if payout else None,
+        amount,
+        ctx.now,
+    )
+    if done.status != "succeeded":
         ctx.say("refund.failed", id=payment.id, amount=amount)
         return
-    tx.add_refund(Refund(refund_id, payment.id, amount, "succeeded"), ctx.now)
-    tx.add_refunded(payment.id, amount.minor)
-    ledger.refund(tx, refund_id, method.id, me.id, amount, ctx.now)
-    fully = payment.refunded + amount.minor == payment.amount.minor
-    tx.set_request_status(request.id, "refunded" if fully else "partially_refunded")
     values: dict[str, Any] = {
-        "refund": refund_id,
+        "refund": done.id,
         "id": payment.id,
         "amount": amount,
         "business": me.name,
@@ -120,20 +121,10 @@ def check_status(ctx: Ctx) -> None:
     if payment is None or payment.status != "unknown":
         return
     request = ctx.tx.request(payment.request_id)
-    assert request is not None
+    if request is None:  # a payment always has its request (a foreign key): nothing to settle
+        return
     result = charge.status_check(ctx.tx, ctx.rails, payment)
-    if result.status == "succeeded":
-        charge.succeed(ctx.tx, payment, request, ctx.now)
-        ctx.tx.cancel_jobs("request.expire", request.id)
-        announce_success(ctx, payment, request)
-        return
-    n = int(job["n"]) + 1
-    if result.status == "unknown" and n < len(ctx.settings.payments.status_checks):
-        schedule_status_check(ctx, payment, n)
-        return
-    code = result.code if result.status != "unknown" else "processing_error"
-    charge.fail(ctx.tx, payment, code)
-    announce_failure(ctx, payment, request, code, offer_methods=False)
+    conclude(ctx, payment, request, result, check=int(job["n"]))
 
 
 def unlock_pin(ctx: Ctx) -> None:

@@ -26,6 +26,7 @@ from transitions import Machine
 
 from core.messages import Inbound, OutboundKind
 from core.records import User
+from core.refs import InboundMessage
 
 if TYPE_CHECKING:
     from core.clock import IdSource
@@ -127,7 +128,7 @@ class Ctx:
 
     def delete_inbound(self) -> None:
         """Remove the person's own message (a typed PIN or card number) from the chat."""
-        self.say("chat.deleted", kind="delete", ref=f"in:{self.inbound.key}")
+        self.say("chat.deleted", kind="delete", ref=InboundMessage(self.inbound.key).pack())
 
 
 class FlowModel:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from core.refs import MenuButton
 from flows.machine import Btn, Ctx
 
 BUSINESS_MENU = (
-    (Btn("menu:request", key="menu.request"), Btn("menu:link", key="menu.link")),
-    (Btn("menu:settings", key="menu.settings"), Btn("menu:history", key="menu.history")),
+    (
+        Btn(MenuButton("request").pack(), key="menu.request"),
+        Btn(MenuButton("link").pack(), key="menu.link"),
+    ),
+    (
+        Btn(MenuButton("settings").pack(), key="menu.settings"),
+        Btn(MenuButton("history").pack(), key="menu.history"),
+    ),
 )
 CUSTOMER_MENU = (
-    (Btn("menu:methods", key="menu.methods"), Btn("menu:pin", key="menu.pin")),
-    (Btn("menu:history", key="menu.history"),),
+    (
+        Btn(MenuButton("methods").pack(), key="menu.methods"),
+        Btn(MenuButton("pin").pack(), key="menu.pin"),
+    ),
+    (Btn(MenuButton("history").pack(), key="menu.history"),),
 )
 
 

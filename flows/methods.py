@@ -7,6 +7,7 @@ from enum import Enum, auto
 from typing import Any
 
 from core.records import MethodKind
+from core.refs import MethodButton
 from flows.machine import Btn, Flow, FlowModel
 from payments import handles
 from payments.cards import CardInput, parse_card
@@ -35,7 +36,7 @@ class Methods(FlowModel):
 
     def show_list(self) -> None:
         methods = self.ctx.tx.methods(self.ctx.me.id)
-        rows = tuple((Btn(f"m:{m.id}", label=m.label),) for m in methods)
+        rows = tuple((Btn(MethodButton(m.id).pack(), label=m.label),) for m in methods)
         self.ctx.say(
             "methods.list",
             methods=[{"label": m.label, "default": m.is_default} for m in methods],
@@ -47,12 +48,9 @@ class Methods(FlowModel):
 
     # -- one method ---------------------------------------------------------------------------
     def method_picked(self) -> bool:
-        method = self.ctx.tx.method(self.button.removeprefix("m:"))
-        if (
-            not self.button.startswith("m:")
-            or method is None
-            or (method.user_id != self.ctx.me.id)
-        ):
+        tapped = MethodButton.unpack(self.button)
+        method = self.ctx.tx.method(tapped.method) if tapped else None
+        if method is None or method.user_id != self.ctx.me.id:
             return False
         self.data["method"] = method.id
         return True

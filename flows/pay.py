@@ -1,17 +1,30 @@
 """The customer pays inside the chat: Pay on the request → choose a method → limits → PIN (or
-biometrics) → the result, with confirmations to both sides. Also: decline, and opening a link."""
+biometrics) → the result, with confirmations to both sides. Also: decline, and opening a link.
+
+Whether a request can be paid, declined or is over is decided by `payments/lifecycle.py`; what
+follows the rail's answer by `flows/outcome.py`. This flow only asks and explains."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum, auto
 from typing import Any
 
-from core.records import Method, Payment, PaymentRequest
+from core.records import PaymentRequest
+from core.refs import MenuButton, MethodButton, RequestMessage
 from flows.conversation import refuse
 from flows.machine import Btn, Ctx, Flow, FlowModel
+from flows.outcome import FIRST_ANSWER, accepted_methods, conclude, method_buttons
 from flows.pin_entry import enter_pin
 from flows.request import close_request_message, request_buttons, token_hash
 from payments import charge
+from payments.lifecycle import (
+    Blocker,
+    declines_for_everyone,
+    live_payment,
+    move_request,
+    why_not_payable,
+)
 from payments.limits import payment_limit
 from payments.pin import is_locked
 
@@ -23,102 +36,44 @@ class S(Enum):
     DONE = auto()
 
 
-def request_closed(ctx: Ctx, request: PaymentRequest) -> str | None:
-    """Why this request cannot be paid now (a status); None when it can."""
-    if request.status == "open":
-        return "expired" if request.expires_at <= ctx.now else None
-    return request.status
-
-
-def explain_closed(ctx: Ctx, request: PaymentRequest, status: str) -> None:
-    if status in ("paid", "refunded", "partially_refunded"):
+def explain_blocker(ctx: Ctx, request: PaymentRequest, blocker: Blocker) -> None:
+    """Tell the customer why this request cannot be paid (or declined) now."""
+    if blocker == "paid":
         refuse(ctx, "request.already_paid", id=request.id)
+    elif blocker == "pending":
+        refuse(ctx, "request.pending", id=request.id)
+    elif blocker == "cannot_receive":
+        business = ctx.tx.user(request.business_id)
+        refuse(ctx, "request.cannot_receive", business=business.name if business else "")
     else:
-        refuse(ctx, "request.unavailable", id=request.id, status=status)
-
-
-def announce_success(ctx: Ctx, payment: Payment, request: PaymentRequest) -> None:
-    business = ctx.tx.user(request.business_id)
-    customer = ctx.tx.user(payment.customer_id)
-    method = ctx.tx.method(payment.method_id)
-    values: dict[str, Any] = {
-        "id": payment.id,
-        "request": request.id,
-        "amount": payment.amount,
-        "note": request.note,
-        "when": ctx.now,
-        "business": business.name if business else "",
-        "customer": customer.name if customer else "",
-        "method": method.label if method else "",
-    }
-    ctx.say("pay.succeeded", to=payment.customer_id, **values)
-    ctx.say("request.paid", to=payment.customer_id, kind="edit", ref=f"rq:{request.id}", **values)
-    ctx.say("pay.received", to=request.business_id, **values)
-
-
-def announce_failure(
-    ctx: Ctx, payment: Payment, request: PaymentRequest, code: str | None, offer_methods: bool
-) -> None:
-    buttons: tuple[tuple[Btn, ...], ...] = ()
-    if offer_methods:
-        buttons = _method_buttons(ctx, payment.customer_id)
-    ctx.say(
-        "pay.failed",
-        to=payment.customer_id,
-        reason=code or "processing_error",
-        amount=payment.amount,
-        buttons=buttons,
-        offer=offer_methods,
-    )
-    ctx.say(
-        "pay.attempt_failed", to=request.business_id, request=request.id, amount=payment.amount
-    )
-
-
-def _accepted_methods(ctx: Ctx, customer_id: str) -> list[Method]:
-    user = ctx.tx.user(customer_id)
-    market = ctx.settings.market(user.market) if user else None
-    if market is None:
-        return []
-    return [m for m in ctx.tx.methods(customer_id) if m.kind in market.methods]
-
-
-def _method_buttons(ctx: Ctx, customer_id: str) -> tuple[tuple[Btn, ...], ...]:
-    rows = [(Btn(f"m:{m.id}", label=m.label),) for m in _accepted_methods(ctx, customer_id)]
-    return (*rows, (Btn("add_method"),))
+        refuse(ctx, "request.unavailable", id=request.id, status=blocker)
 
 
 class Pay(FlowModel):
     flow = "pay"
     problem: str = ""
+    blocker: Blocker | None = None
+    outcome: str = ""
 
     @property
     def request(self) -> PaymentRequest:
         request = self.ctx.tx.request(self.data["request"])
-        assert request is not None  # checked when the flow began
+        if request is None:  # requests are never deleted; checked when the flow began
+            raise LookupError(f"request {self.data['request']} is gone")
         return request
 
     # -- opening the request ------------------------------------------------------------------
-    def cannot_pay(self) -> bool:
+    def cannot_see(self) -> bool:
         ctx = self.ctx
         request = ctx.tx.request(self.data["request"])
         if request is None or (request.kind == "request" and request.customer_id != ctx.me.id):
             self.problem = "error.not_allowed"
         elif (business := ctx.tx.user(request.business_id)) and business.market != ctx.me.market:
             self.problem = "request.other_market"
-        elif status := request_closed(ctx, request):
-            self.problem = "closed"
-            self.closed = status
         return bool(self.problem)
 
-    closed: str = ""
-
     def explain(self) -> None:
-        request = self.ctx.tx.request(self.data["request"])
-        if self.problem == "closed" and request is not None:
-            explain_closed(self.ctx, request, self.closed)
-        else:
-            refuse(self.ctx, self.problem, role="customer", name="", market=self.ctx.market.name)
+        refuse(self.ctx, self.problem, role="customer", name="", market=self.ctx.market.name)
         self.finish()
 
     def wants_decline(self) -> bool:
@@ -126,22 +81,35 @@ class Pay(FlowModel):
 
     def decline(self) -> None:
         ctx, request = self.ctx, self.request
-        if ctx.tx.set_request_status(request.id, "declined", expect="open"):
+        blocker = why_not_payable(ctx.tx, request, ctx.now)
+        if blocker not in (None, "cannot_receive"):
+            explain_blocker(ctx, request, blocker)
+        elif not declines_for_everyone(request):
+            # A link stays open for everyone else: only this person's copy closes.
+            values: dict[str, Any] = {"id": request.id, "amount": request.amount}
+            close_request_message(ctx, request, "declined", values)
+        elif move_request(ctx.tx, request, "declined"):
             ctx.tx.cancel_jobs("request.expire", request.id)
-            values: dict[str, Any] = {
-                "id": request.id,
-                "amount": request.amount,
-                "customer": ctx.me.name,
-            }
+            values = {"id": request.id, "amount": request.amount, "customer": ctx.me.name}
             ctx.say("request.declined", to=request.business_id, **values)
             close_request_message(ctx, request, "declined", values)
+        self.finish()
+
+    def not_payable(self) -> bool:
+        self.blocker = why_not_payable(self.ctx.tx, self.request, self.ctx.now)
+        return self.blocker is not None
+
+    def explain_not_payable(self) -> None:
+        if self.blocker is not None:
+            explain_blocker(self.ctx, self.request, self.blocker)
         self.finish()
 
     def needs_pin(self) -> bool:
         return self.ctx.tx.pin(self.ctx.me.id) is None
 
     def explain_no_pin(self) -> None:
-        self.ctx.say("pay.no_pin", buttons=((Btn("menu:pin", key="menu.pin"),),))
+        pin = MenuButton("pin").pack()
+        self.ctx.say("pay.no_pin", buttons=((Btn(pin, key="menu.pin"),),))
         self.finish()
 
     def locked(self) -> bool:
@@ -151,8 +119,6 @@ class Pay(FlowModel):
         return until is not None
 
     def explain_locked(self) -> None:
-        from datetime import datetime
-
         refuse(self.ctx, "pin.locked", until=datetime.fromisoformat(self.data.pop("until")))
         self.finish()
 
@@ -164,29 +130,40 @@ class Pay(FlowModel):
             amount=request.amount,
             id=request.id,
             business=business.name if business else "",
-            has_methods=bool(_accepted_methods(self.ctx, self.ctx.me.id)),
-            buttons=_method_buttons(self.ctx, self.ctx.me.id),
+            has_methods=bool(accepted_methods(self.ctx, self.ctx.me.id)),
+            buttons=method_buttons(self.ctx, self.ctx.me.id, request.id),
         )
 
     # -- the method ---------------------------------------------------------------------------
     def add_method(self) -> None:
         self.finish("methods", add=True)
 
+    def stale_method(self) -> bool:
+        """A method button from the list of another payment (an older Pay, another request)."""
+        tapped = MethodButton.unpack(self.button)
+        return tapped is not None and tapped.request != self.data["request"]
+
+    def explain_stale(self) -> None:
+        tapped = MethodButton.unpack(self.button)
+        refuse(self.ctx, "pay.stale", id=tapped.request if tapped else "")
+
     def method_ok(self) -> bool:
         ctx = self.ctx
-        methods = {m.id: m for m in _accepted_methods(ctx, ctx.me.id)}
-        method = methods.get(self.button.removeprefix("m:"))
+        tapped = MethodButton.unpack(self.button)
+        methods = {m.id: m for m in accepted_methods(ctx, ctx.me.id)}
+        method = methods.get(tapped.method) if tapped else None
         if method is None:
             return False
-        hit = payment_limit(ctx.tx, ctx.market, ctx.me.id, method, self.request.amount, ctx.now)
+        request = self.request
+        hit = payment_limit(ctx.tx, ctx.market, ctx.me.id, method, request.amount, ctx.now)
         if hit is not None:
             ctx.say(
                 "pay.failed",
                 reason="limit",
                 limit=hit.limit,
                 limit_name=hit.name,
-                amount=self.request.amount,
-                buttons=_method_buttons(ctx, ctx.me.id),
+                amount=request.amount,
+                buttons=method_buttons(ctx, ctx.me.id, request.id),
                 offer=True,
             )
             return False
@@ -194,18 +171,19 @@ class Pay(FlowModel):
         return True
 
     def ask_pin(self) -> None:
-        ctx = self.ctx
+        ctx, request = self.ctx, self.request
+        business = ctx.tx.user(request.business_id)
         ctx.say(
             "pin.ask",
             pin_pad=True,
-            amount=self.request.amount,
+            amount=request.amount,
+            id=request.id,
+            business=business.name if business else "",
             biometric=ctx.me.biometric and ctx.inbound.transport != "telegram",
             length=ctx.settings.security.pin_length,
         )
 
     # -- authorising --------------------------------------------------------------------------
-    outcome: str = ""
-
     def authorise(self) -> None:
         """Check the PIN (or biometric answer) and charge, once per event (`prepare` runs for
         each candidate transition); the transitions then branch on `outcome`."""
@@ -238,32 +216,25 @@ class Pay(FlowModel):
         return True
 
     def _charge(self) -> str:
-        ctx = self.ctx
-        request = self.request
-        if closed := request_closed(ctx, request):
-            explain_closed(ctx, request, closed)
-            return "ended"
+        ctx, request = self.ctx, self.request
+        # Checked again: the request may have closed, been paid or lost its payee while the
+        # customer chose a method and typed the PIN.
+        blocker = why_not_payable(ctx.tx, request, ctx.now)
         method = ctx.tx.method(self.data["method"])
-        assert method is not None  # chosen from the customer's own methods
+        if blocker is not None or method is None or method.user_id != ctx.me.id:
+            explain_blocker(ctx, request, blocker or "cancelled")
+            return "ended"
         attempt = charge.attempt(ctx.tx, ctx.rails, ctx.ids, request, ctx.me.id, method, ctx.now)
-        if attempt is None:
-            ctx.say("request.already_paid", role="customer", id=request.id)
+        if attempt is None:  # a payment went live in this very unit (a double tap)
+            explain_blocker(
+                ctx, request, "paid" if live_payment(ctx.tx, request) is None else "pending"
+            )
             return "ended"
         payment, result = attempt
         ctx.say("pay.processing", kind="toast")
-        if result.status == "succeeded":
-            charge.succeed(ctx.tx, payment, request, ctx.now)
-            ctx.tx.cancel_jobs("request.expire", request.id)
-            announce_success(ctx, payment, request)
-            return "ended"
-        if result.status == "unknown":
-            ctx.tx.set_payment_status(payment.id, "unknown")
-            schedule_status_check(ctx, payment, 0)
-            ctx.say("pay.pending", id=payment.id, amount=payment.amount)
-            return "ended"
-        charge.fail(ctx.tx, payment, result.code)
-        announce_failure(ctx, payment, request, result.code, offer_methods=True)
-        return "failed"
+        if conclude(ctx, payment, request, result, FIRST_ANSWER) == "failed":
+            return "failed"
+        return "ended"
 
     def ended(self) -> bool:
         return self.outcome == "ended"
@@ -278,15 +249,6 @@ class Pay(FlowModel):
         self.data.pop("method", None)
 
 
-def schedule_status_check(ctx: Ctx, payment: Payment, n: int) -> None:
-    delays = ctx.settings.payments.status_checks
-    ctx.tx.schedule(
-        ctx.now + delays[n],
-        "pay.status",
-        {"payment": payment.id, "n": n, "user": payment.customer_id, "key": payment.id},
-    )
-
-
 def open_link(ctx: Ctx, token: str) -> None:
     request = ctx.tx.request_by_token_hash(token_hash(token))
     if request is None:
@@ -298,12 +260,12 @@ def open_link(ctx: Ctx, token: str) -> None:
             "request.other_market", name=business.name if business else "", market=ctx.market.name
         )
         return
-    if closed := request_closed(ctx, request):
-        explain_closed(ctx, request, closed)
+    if (blocker := why_not_payable(ctx.tx, request, ctx.now)) is not None:
+        explain_blocker(ctx, request, blocker)
         return
     ctx.say(
         "request.received",
-        ref=f"rq:{request.id}",
+        ref=RequestMessage(request.id).pack(),
         buttons=request_buttons(),
         id=request.id,
         amount=request.amount,
@@ -327,7 +289,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "begin",
         "source": S.START,
         "dest": S.DONE,
-        "conditions": "cannot_pay",
+        "conditions": "cannot_see",
         "after": "explain",
     },
     {
@@ -336,6 +298,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": S.DONE,
         "conditions": "wants_decline",
         "after": "decline",
+    },
+    {
+        "trigger": "begin",
+        "source": S.START,
+        "dest": S.DONE,
+        "conditions": "not_payable",
+        "after": "explain_not_payable",
     },
     {
         "trigger": "begin",
@@ -358,6 +327,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": S.DONE,
         "conditions": "tapped_add_method",
         "after": "add_method",
+    },
+    {
+        "trigger": "tap",
+        "source": S.CHOOSE_METHOD,
+        "dest": None,
+        "conditions": "stale_method",
+        "after": "explain_stale",
     },
     {
         "trigger": "tap",

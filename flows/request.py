@@ -9,7 +9,10 @@ from typing import Any
 
 from core.money import Money, parse_amount
 from core.records import PaymentRequest
+from core.refs import MenuButton, RequestMessage, RequestOwnerMessage
+from flows.conversation import refuse
 from flows.machine import Btn, Ctx, Flow, FlowModel
+from payments.lifecycle import expire_if_due, move_request, why_not_cancellable
 from payments.limits import amount_limit
 from payments.phones import parse_phone
 
@@ -44,7 +47,9 @@ class AskForMoney(FlowModel):
         return self.ctx.tx.payout(self.ctx.me.id) is None
 
     def explain_not_set_up(self) -> None:
-        self.ctx.say("payments.not_set_up", buttons=((Btn("menu:setup", key="setup"),),))
+        self.ctx.say(
+            "payments.not_set_up", buttons=((Btn(MenuButton("setup").pack(), key="setup"),),)
+        )
         self.finish()
 
     def ask_customer(self) -> None:
@@ -65,7 +70,7 @@ class AskForMoney(FlowModel):
             ctx.say(
                 "request.customer_unknown",
                 phone=phone,
-                buttons=((Btn("menu:link", key="menu.link"),),),
+                buttons=((Btn(MenuButton("link").pack(), key="menu.link"),),),
             )
             return False
         if customer.market != ctx.me.market:
@@ -149,7 +154,7 @@ class AskForMoney(FlowModel):
             ctx.say(
                 "link.created",
                 link=link_url(ctx, token),
-                ref=f"rqb:{request.id}",
+                ref=RequestOwnerMessage(request.id).pack(),
                 buttons=((Btn("cancel"),),),
                 **common,
             )
@@ -157,14 +162,14 @@ class AskForMoney(FlowModel):
             ctx.say(
                 "request.sent",
                 customer=data["customer_name"],
-                ref=f"rqb:{request.id}",
+                ref=RequestOwnerMessage(request.id).pack(),
                 buttons=((Btn("cancel"),),),
                 **common,
             )
             ctx.say(
                 "request.received",
                 to=data["customer"],
-                ref=f"rq:{request.id}",
+                ref=RequestMessage(request.id).pack(),
                 buttons=request_buttons(),
                 **common,
             )
@@ -228,42 +233,43 @@ def close_request_message(
         "request.closed",
         to=request.customer_id or ctx.inbound.user,
         kind="edit",
-        ref=f"rq:{request.id}",
+        ref=RequestMessage(request.id).pack(),
         status=status,
         **values,
     )
 
 
 def cancel(ctx: Ctx, request_id: str) -> None:
-    """The business taps Cancel on its request message (or link)."""
-    from flows.conversation import refuse
-
+    """The business taps Cancel on its request message (or link). Refused while a payment for it
+    is in flight: the customer could be charged after being told nothing was."""
     request = ctx.tx.request(request_id)
     if request is None or request.business_id != ctx.me.id:
         refuse(ctx, "error.not_allowed", role="business")
         return
-    if not ctx.tx.set_request_status(request.id, "cancelled", expect="open"):
-        key = (
-            "request.cancel_refused"
-            if request.status in ("paid", "refunded", "partially_refunded")
-            else "request.not_open"
-        )
-        refuse(ctx, key, id=request.id, status=request.status)
+    blocker = why_not_cancellable(ctx.tx, request)
+    if blocker is not None or not move_request(ctx.tx, request, "cancelled"):
+        key = "request.cancel_refused" if blocker in ("paid", "pending") else "request.not_open"
+        refuse(ctx, key, id=request.id, status=blocker or request.status)
         return
     ctx.tx.cancel_jobs("request.expire", request.id)
     values: dict[str, Any] = {"id": request.id, "amount": request.amount, "business": ctx.me.name}
     ctx.say("request.cancelled", **values)
-    ctx.say("request.closed", kind="edit", ref=f"rqb:{request.id}", status="cancelled", **values)
+    owner = RequestOwnerMessage(request.id).pack()
+    ctx.say("request.closed", kind="edit", ref=owner, status="cancelled", **values)
     if request.customer_id:
         ctx.say("request.cancelled", to=request.customer_id, **values)
         close_request_message(ctx, request, "cancelled", values)
 
 
 def expire(ctx: Ctx) -> None:
-    """Job: a request that is still open when its time is up expires; both sides are told."""
+    """Job: a request still open when its time is up expires and both sides are told, unless a
+    payment for it is in flight: its outcome decides (see `payments/lifecycle.expire_if_due`)."""
     request = ctx.tx.request(str(ctx.inbound.job["request"]))
-    if request is None or not ctx.tx.set_request_status(request.id, "expired", expect="open"):
-        return
+    if request is not None and expire_if_due(ctx.tx, request, ctx.now):
+        announce_expired(ctx, request)
+
+
+def announce_expired(ctx: Ctx, request: PaymentRequest) -> None:
     business = ctx.tx.user(request.business_id)
     values: dict[str, Any] = {
         "id": request.id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+from core.refs import MenuButton, RequestMessage, RequestOwnerMessage
 from flows import after_payment, methods, onboarding, pay, payment_setup, pin_setup, request
 from flows.conversation import FLOWS, not_understood, refuse, register, run, start
 from flows.jobs import JOBS, run_job
@@ -52,20 +53,25 @@ def dispatch(ctx: Ctx) -> None:
         _unregistered(ctx, command, arg.strip())
     elif command:
         _command(ctx, command, arg.strip())
-    elif inbound.kind == "tap" and inbound.button.startswith("menu:"):
-        _starter(ctx, inbound.button.removeprefix("menu:"), "")
-    elif (
-        inbound.kind == "tap"
-        and inbound.message.startswith("rq:")
-        and (inbound.button in ("pay", "decline"))
+    elif inbound.kind == "tap":
+        _tap(ctx)
+    else:
+        _continue(ctx)
+
+
+def _tap(ctx: Ctx) -> None:
+    """A button acts on what its message is about: a request's Pay and Decline, a business's
+    Cancel, a menu entry; any other button belongs to the current conversation."""
+    inbound = ctx.inbound
+    if menu := MenuButton.unpack(inbound.button):
+        _starter(ctx, menu.item, "")
+    elif (asked := RequestMessage.unpack(inbound.message)) and inbound.button in (
+        "pay",
+        "decline",
     ):
-        start(ctx, pay.FLOW, request=inbound.message.removeprefix("rq:"), button=inbound.button)
-    elif (
-        inbound.kind == "tap"
-        and inbound.message.startswith("rqb:")
-        and inbound.button == ("cancel")
-    ):
-        request.cancel(ctx, inbound.message.removeprefix("rqb:"))
+        start(ctx, pay.FLOW, request=asked.request, button=inbound.button)
+    elif (owned := RequestOwnerMessage.unpack(inbound.message)) and inbound.button == "cancel":
+        request.cancel(ctx, owned.request)
     else:
         _continue(ctx)
 

@@ -1,4 +1,5 @@
-"""One payment attempt against the right rail, and what follows from its outcome."""
+"""One payment attempt against the right rail, and the three ways it ends: settled, still unknown,
+failed. Each is written once; the statuses move only through `payments/lifecycle.py`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from core.records import Method, Payment, PaymentRequest
 from payments import ledger
+from payments.lifecycle import expire_if_due, move_payment, move_request
 from payments.rails.base import RailResult
 from storage.base import DuplicateError
 
@@ -55,15 +57,28 @@ def attempt(
     return payment, result
 
 
-def succeed(tx: Tx, payment: Payment, request: PaymentRequest, now: datetime) -> None:
-    tx.set_payment_status(payment.id, "succeeded")
-    tx.set_request_status(request.id, "paid")
+def settle(tx: Tx, payment: Payment, request: PaymentRequest, now: datetime) -> None:
+    """The money arrived: the payment succeeds, the request is paid, the ledger posts, and the
+    request's expiry job has nothing left to do."""
+    move_payment(tx, payment, "succeeded")
+    move_request(tx, request, "paid")
     ledger.payment(tx, payment.id, payment.method_id, request.business_id, payment.amount, now)
+    tx.cancel_jobs("request.expire", request.id)
 
 
-def fail(tx: Tx, payment: Payment, code: str | None) -> None:
-    tx.set_payment_status(payment.id, "failed", code or "processing_error")
-    tx.add_failed_attempt(payment.request_id)
+def mark_unknown(tx: Tx, payment: Payment) -> None:
+    """The rail did not answer in time: the outcome is decided later by status checks."""
+    move_payment(tx, payment, "unknown")
+
+
+def fail(
+    tx: Tx, payment: Payment, request: PaymentRequest, code: str | None, now: datetime
+) -> bool:
+    """Nothing was charged. The request stays open for another attempt, unless its time ran out
+    while this payment was in flight: then the expiry that waited happens now (True)."""
+    move_payment(tx, payment, "failed", code or "processing_error")
+    tx.add_failed_attempt(request.id)
+    return expire_if_due(tx, request, now)
 
 
 def status_check(tx: Tx, rails: Rails, payment: Payment) -> RailResult:

@@ -30,6 +30,7 @@ from core.clock import IdSource, SecureIds, VirtualClock
 from core.messages import Inbound, Outbound
 from core.money import Money
 from core.records import User
+from core.refs import MethodButton, RequestMessage
 from core.settings import Settings
 from payments.cards import CardInput
 from payments.pin import hash_pin
@@ -156,9 +157,9 @@ async def _conversation(
         await send(shop, kind="text", text=phone)
         await send(shop, kind="text", text="250")
         outs = await send(shop, kind="text", text="bench")
-        ref = next(o.ref for o in outs if o.to == cust and o.ref.startswith("rq:"))
-        await send(cust, kind="tap", button="pay", message=ref)
-        await send(cust, kind="tap", button=f"m:{method}")
+        asked = next(r for o in outs if o.to == cust and (r := RequestMessage.unpack(o.ref)))
+        await send(cust, kind="tap", button="pay", message=asked.pack())
+        await send(cust, kind="tap", button=MethodButton(method, asked.request).pack())
         outs = await send(cust, kind="pin", text=PIN)
         done += any(o.key == "pay.succeeded" for o in outs)
     return done

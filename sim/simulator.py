@@ -18,6 +18,7 @@ from typing import Any, Literal
 from bot.engine import Engine
 from core.clock import VirtualClock
 from core.messages import Button, Inbound, InboundKind, Outbound
+from core.refs import InboundMessage
 
 Channel = Literal["chat", "sms"]
 
@@ -135,7 +136,7 @@ class Simulator:
         """Deliver one event from `party` (shown in their chat as `shown`), then settle."""
         me = self.parties[party]
         key = f"sim:{self._session}:{next(self._keys)}"
-        me.chat.append(ChatMessage(f"in:{key}", shown, from_bot=False))
+        me.chat.append(ChatMessage(InboundMessage(key).pack(), shown, from_bot=False))
         inbound = Inbound(
             key=key, user=party, kind=kind, language=me.language, name=me.display_name, **fields
         )
@@ -145,7 +146,9 @@ class Simulator:
 
     def was_deleted(self, party: str, key: str) -> bool:
         """Whether the bot deleted the party's own message (a typed PIN or card number)."""
-        return any(m.ref == f"in:{key}" and m.deleted for m in self.parties[party].chat)
+        return any(
+            m.ref == InboundMessage(key).pack() and m.deleted for m in self.parties[party].chat
+        )
 
     async def together(self, actions: list[tuple[str, InboundKind, str, dict[str, Any]]]) -> None:
         """Deliver several events before delivering any reply (double taps, races)."""
@@ -155,7 +158,7 @@ class Simulator:
         for party, kind, shown, fields in actions:
             me = self.parties[party]
             key = f"sim:{self._session}:{next(self._keys)}"
-            me.chat.append(ChatMessage(f"in:{key}", shown, from_bot=False))
+            me.chat.append(ChatMessage(InboundMessage(key).pack(), shown, from_bot=False))
             inbounds.append(
                 Inbound(
                     key=key,

@@ -470,14 +470,10 @@ class SqliteTx:
     def request_by_token_hash(self, token_hash: str) -> PaymentRequest | None:
         return self._request(self._one(self._REQUEST + " WHERE token_hash=?", token_hash))
 
-    def set_request_status(self, request_id: str, status: str, expect: str | None = None) -> bool:
-        if expect is None:
-            cur = self.c.execute("UPDATE requests SET status=? WHERE id=?", (status, request_id))
-        else:
-            cur = self.c.execute(
-                "UPDATE requests SET status=? WHERE id=? AND status=?",
-                (status, request_id, expect),
-            )
+    def set_request_status(self, request_id: str, status: str, expect: str) -> bool:
+        cur = self.c.execute(
+            "UPDATE requests SET status=? WHERE id=? AND status=?", (status, request_id, expect)
+        )
         return cur.rowcount == 1
 
     def add_failed_attempt(self, request_id: str) -> None:
@@ -546,10 +542,14 @@ class SqliteTx:
             )
         )
 
-    def set_payment_status(self, payment_id: str, status: str, reason: str | None = None) -> None:
-        self.c.execute(
-            "UPDATE payments SET status=?, reason=? WHERE id=?", (status, reason, payment_id)
+    def set_payment_status(
+        self, payment_id: str, status: str, reason: str | None, expect: str
+    ) -> bool:
+        cur = self.c.execute(
+            "UPDATE payments SET status=?, reason=? WHERE id=? AND status=?",
+            (status, reason, payment_id, expect),
         )
+        return cur.rowcount == 1
 
     def payments_for(self, user_id: str, limit: int = 10) -> list[Payment]:
         rows = self.c.execute(
@@ -579,6 +579,12 @@ class SqliteTx:
             "INSERT INTO refunds VALUES (?, ?, ?, ?, ?)",
             (refund.id, refund.payment_id, refund.amount.minor, refund.status, _t(now)),
         )
+
+    def set_refund_status(self, refund_id: str, status: str, expect: str) -> bool:
+        cur = self.c.execute(
+            "UPDATE refunds SET status=? WHERE id=? AND status=?", (status, refund_id, expect)
+        )
+        return cur.rowcount == 1
 
     def add_refunded(self, payment_id: str, amount: int) -> None:
         self.c.execute("UPDATE payments SET refunded=refunded+? WHERE id=?", (amount, payment_id))

@@ -20,6 +20,7 @@ from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_sender import Delivery
 from core.clock import SeededIds, VirtualClock
 from core.messages import InboundKind
+from core.refs import InboundMessage
 from core.settings import Settings
 from payments.rails import Rails
 from sim.emulator import Emulator
@@ -64,7 +65,9 @@ class TelegramSimulator(Simulator):
     async def act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> str:
         update_ids = self._push(party, kind, fields)
         key = f"tg:{update_ids[-1]}"
-        self.parties[party].chat.append(ChatMessage(f"in:{key}", shown, from_bot=False))
+        self.parties[party].chat.append(
+            ChatMessage(InboundMessage(key).pack(), shown, from_bot=False)
+        )
         for update_id in update_ids:
             await self.transport.wait_handled(update_id)
             await self.transport.sender.idle()
@@ -78,7 +81,9 @@ class TelegramSimulator(Simulator):
                 last = self._tap_keypad(party, ["ok"])[-1]
             else:
                 last = self._push(party, kind, fields)[-1]
-            self.parties[party].chat.append(ChatMessage(f"in:tg:{last}", shown, False))
+            self.parties[party].chat.append(
+                ChatMessage(InboundMessage(f"tg:{last}").pack(), shown, False)
+            )
         await self.transport.wait_handled(last)
         await self.transport.sender.idle()
         await self.settle()

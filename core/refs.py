@@ -1,0 +1,98 @@
+"""Typed refs: what a message or a button points at, packed into the short strings that travel as
+a message's logical id or a button's callback data, and unpacked again on the way back in.
+
+Model: aiogram's `CallbackData` (`prefix=`, `pack()`, `unpack()`). Each ref is a small frozen
+class with a prefix and string fields; `pack()` joins them with `:`; `unpack()` returns the ref
+or None when the text is not one of its kind, so the router matches on types, not on
+`startswith("rq:")` spread over many files. The last field takes the rest of the text, so an
+inbound key that holds `:` itself (`tg:42`) survives a round trip. Packed forms are public: a
+scenario may tap `menu:link` by its id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, Self
+
+CALLBACK_DATA_BYTES = 64  # Telegram's limit for a button's data
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    prefix: ClassVar[str]
+
+    def pack(self) -> str:
+        values = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        while values and values[-1] == "":  # optional trailing fields stay off the wire
+            values.pop()
+        return ":".join([self.prefix, *values])
+
+    @classmethod
+    def unpack(cls, text: str) -> Self | None:
+        head, sep, rest = text.partition(":")
+        if head != cls.prefix or not sep or not rest:
+            return None
+        fields = dataclasses.fields(cls)
+        values = rest.split(":", len(fields) - 1)
+        required = sum(
+            1
+            for f in fields
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        )
+        if len(values) < required or any(v == "" for v in values[:required]):
+            return None
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonRef(Ref):
+    """A ref carried by a button: it must fit a Telegram button's callback data."""
+
+    def pack(self) -> str:
+        packed = Ref.pack(self)
+        if len(packed.encode()) > CALLBACK_DATA_BYTES:
+            raise ValueError(f"{type(self).__name__} packs to more than 64 bytes")
+        return packed
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMessage(Ref):
+    """The customer's copy of a payment request (Pay / Decline), or a link opened by someone."""
+
+    prefix: ClassVar[str] = "rq"
+    request: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOwnerMessage(Ref):
+    """The business's own message about a request or link it made (Cancel)."""
+
+    prefix: ClassVar[str] = "rqb"
+    request: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage(Ref):
+    """A person's own message, by the key of the event that carried it (so it can be deleted)."""
+
+    prefix: ClassVar[str] = "in"
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class MethodButton(ButtonRef):
+    """A payment method. While paying it names the request too, so a tap on an old list acts on
+    the payment that list was for, never on whatever is being paid now."""
+
+    prefix: ClassVar[str] = "m"
+    method: str
+    request: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MenuButton(ButtonRef):
+    """A menu entry that starts something (`menu:request`, `menu:pin`)."""
+
+    prefix: ClassVar[str] = "menu"
+    item: str
