@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ from rich.console import Console
 
 from core.settings import Settings
 from sim.app import simulator
+from sim.scenarios.spec import duration
 from sim.simulator import Simulator, TapError
 from sim.view import chat_panel, side_by_side
 
@@ -28,7 +28,6 @@ HELP = """Anything you type is sent as the current party (a /command or text). S
   :show [NAME]   :all            a chat, or every chat side by side
   :parties   :help   :quit"""
 
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 # What each command needs: its arguments (how many, and how to write them), and whether it acts
 # as the current party.
 _USAGE = {
@@ -45,10 +44,10 @@ _NO_PARTY = "Add or pick a party first (:new NAME PHONE, :as NAME)."
 
 
 def parse_duration(text: str) -> timedelta:
-    m = re.fullmatch(r"(\d+)([smhd])", text.strip())
-    if not m:
-        raise ValueError("write a duration like 30s, 5m, 1h or 2d")
-    return timedelta(**{_UNITS[m[2]]: int(m[1])})
+    try:
+        return duration(text)
+    except ValueError:
+        raise ValueError("write a duration like 30s, 5m, 1h, 1h30m or 2d") from None
 
 
 async def run_repl(settings: Settings, db: Path, console: Console, fresh: bool = False) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from sim.repl import Repl, parse_duration
@@ -42,6 +43,11 @@ async def test_a_person_onboards_two_parties_in_the_simulator(sim: Simulator) ->
 def test_durations_are_read_like_the_scenarios() -> None:
     assert parse_duration("90s").total_seconds() == 90
     assert parse_duration("2d").days == 2
+    assert parse_duration("23h59m").total_seconds() == 23 * 3600 + 59 * 60
+    assert parse_duration("1h30m").total_seconds() == 5400
+    for wrong in ("", "soon", "30m1h", "1.5h", "h"):
+        with pytest.raises(ValueError, match="1h30m"):
+            parse_duration(wrong)
 
 
 async def test_every_command_written_wrong_is_explained_and_the_repl_goes_on(

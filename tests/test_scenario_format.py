@@ -53,6 +53,7 @@ steps:
         ),
         ("  - shop: '${tx}'\n", 5, "${tx} is used before it is defined"),
         ("  - advance: soon\n", 5, "is not a duration"),
+        ("  - advance: 30m1h\n", 5, "is not a duration"),
         ("  - inject: {processor.charge: [{outcome: timeout}]}\n", 5, "unknown rail call"),
         ("  - shop: {tapp: pay}\n", 5, "unknown action 'tapp'"),
         ("  - shop: [hi\n", 6, "not valid YAML"),

@@ -13,7 +13,6 @@ from sim.scenarios.loader import Node, NodeList, ScenarioError, load_yaml, where
 from sim.scenarios.spec import (
     ACTION_KEYS,
     ACTIONS,
-    DURATION,
     INVARIANTS,
     KINDS,
     MATCHER_KEYS,
@@ -26,6 +25,7 @@ from sim.scenarios.spec import (
     STEP_KEYS,
     TOP_KEYS,
     VAR,
+    is_duration,
 )
 
 
@@ -127,11 +127,13 @@ class Linter:
         for actor in actors:
             self._action(step[actor], step, known)
         self._vars(step, known, skip={"expect", "together", "exports"})
-        if "advance" in step and not DURATION.match(str(step["advance"])):
-            self.fail(step, f"advance: {step['advance']!r} is not a duration like 30m or 24h")
+        if "advance" in step and not is_duration(step["advance"]):
+            self.fail(
+                step, f"advance: {step['advance']!r} is not a duration like 30m, 24h or 1h30m"
+            )
         if "expect_quiet" in step:
             quiet = step["expect_quiet"]
-            if not (isinstance(quiet, dict) and DURATION.match(str(quiet.get("for", "")))):
+            if not (isinstance(quiet, dict) and is_duration(quiet.get("for", ""))):
                 self.fail(step, "expect_quiet takes {for: <duration>}")
         if "inject" in step:
             for name in step["inject"] or {}:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,20 +19,12 @@ from sim.scenarios.lint import lint
 from sim.scenarios.loader import Case, Node, ScenarioError, load_yaml, where
 from sim.scenarios.matching import Scope, match_channel
 from sim.scenarios.report import event_line, mask, recent, write_transcript
-from sim.scenarios.spec import DURATION, VAR
+from sim.scenarios.spec import VAR, duration
 from sim.scenarios.world import World, open_world, seed
 from sim.simulator import PathsDisagree, SeenEvent, TapError
 from storage.base import Tx
 
 DEFAULT_START = "2026-03-01T10:00:00+00:00"
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def duration(text: object) -> timedelta:
-    m = DURATION.match(str(text))
-    if m is None:
-        raise ValueError(f"{text!r} is not a duration like 30m or 24h")
-    return timedelta(**{_UNITS[m[2]]: int(m[1])})
 
 
 class StepFailed(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 TOP_KEYS = {
     "version",
@@ -73,4 +74,20 @@ PROBES = {
 }
 OPS = {"eq", "ne", "gt", "ge", "lt", "le", "in", "regex", "delta_since"}
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+DURATION = re.compile(r"^\s*(?:\d+\s*d)?\s*(?:\d+\s*h)?\s*(?:\d+\s*m)?\s*(?:\d+\s*s)?\s*$")
+_PART = re.compile(r"(\d+)\s*([dhms])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def is_duration(text: object) -> bool:
+    written = str(text)
+    return bool(_PART.search(written)) and DURATION.match(written) is not None
+
+
+def duration(text: object) -> timedelta:
+    """`30m`, `24h`, `1h30m`, `23h59m`, `2d` (units in the order d, h, m, s) as a timedelta."""
+    written = str(text)
+    if not is_duration(written):
+        raise ValueError(f"{written!r} is not a duration like 30m, 24h or 1h30m")
+    parts = _PART.findall(written)
+    return sum((timedelta(**{_UNITS[unit]: int(n)}) for n, unit in parts), timedelta())
