@@ -278,6 +278,15 @@ class SqliteTx:
             (payment_id, token, amount.minor, amount.currency, outcome, code),
         )
 
+    def charged(self, payment_id: str) -> tuple[str, Money] | None:
+        """The card token and amount of a charge that took money, if it did."""
+        row = self._one(
+            "SELECT token, amount, currency FROM processor_charges "
+            "WHERE payment_id=? AND outcome='succeeded'",
+            payment_id,
+        )
+        return None if row is None else (row[0], Money(row[1], row[2]))
+
     def charge(self, payment_id: str) -> tuple[str, str | None] | None:
         row = self._one(
             "SELECT outcome, code FROM processor_charges WHERE payment_id=?", payment_id

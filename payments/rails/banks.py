@@ -67,16 +67,19 @@ class Banks:
                 return RailResult("declined", fault.code or "do_not_honour")
             if fault.outcome == "error":
                 return RailResult("error", fault.code or "processing_error")
-            if fault.outcome in ("timeout", "delay"):
-                tx.record_charge(payment_id, source, amount, "succeeded", None)
-                self._move(tx, source, target, amount)
-                return RailResult("unknown")
         account = tx.bank_account(source)
         if account is None or account.balance.minor < amount.minor:
-            return RailResult("declined", "insufficient_funds")
-        self._move(tx, source, target, amount)
-        tx.record_charge(payment_id, source, amount, "succeeded", None)
-        return RailResult("succeeded")
+            result = RailResult("declined", "insufficient_funds")
+            tx.record_charge(payment_id, source, amount, "declined", result.code)
+        else:
+            self._move(tx, source, target, amount)
+            tx.record_charge(payment_id, source, amount, "succeeded", None)
+            result = RailResult("succeeded")
+        if fault is not None and fault.outcome in ("timeout", "delay"):
+            # The bank did the transfer (or refused it) but the answer did not come back in
+            # time: the status check reads what really happened.
+            return RailResult("unknown")
+        return result
 
     def refund(
         self, tx: Tx, payment_id: str, source: str, target: str, amount: Money

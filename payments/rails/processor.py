@@ -47,10 +47,16 @@ class Processor:
             if fault.outcome in ("timeout", "delay"):
                 return RailResult("unknown")
             if fault.outcome != "ok":
-                return RailResult(
-                    "declined" if fault.outcome == "declined" else "error",
-                    fault.code or "processing_error",
-                )
+                # The processor's answer is the truth about the money: a charge it reports as
+                # declined holds none, so one that took money on a timeout is voided.
+                code = fault.code or "processing_error"
+                if (taken := tx.charged(payment_id)) is not None:
+                    token, amount = taken
+                    card = tx.card(token)
+                    if card is not None:
+                        tx.set_card_funds(token, card[0] + amount, card[1])
+                    tx.record_charge(payment_id, token, amount, "declined", code)
+                return RailResult("declined" if fault.outcome == "declined" else "error", code)
         charge = tx.charge(payment_id)
         if charge is None:
             return RailResult("error", "processing_error")
