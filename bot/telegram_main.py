@@ -11,11 +11,10 @@ import sys
 
 from rich.console import Console
 
-from bot.engine import Engine
+from bot.runtime import open_engine
 from core.clock import SecureIds, SystemClock
 from core.settings import Settings
 from storage.base import StorageError
-from storage.sqlite import SqliteStore
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 
@@ -31,7 +30,7 @@ async def run_bot(
 ) -> int:
     from telegram.error import TelegramError
 
-    from bot.transports.telegram import TelegramTransport
+    from bot.transports.telegram import TelegramTransport, bot_commands, connect
 
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
@@ -41,38 +40,57 @@ async def run_bot(
             file=sys.stderr,
         )
         return 2
-    try:
-        store = await SqliteStore.open(settings.storage.path, settings.storage.synchronous)
-    except StorageError as exc:
-        print(f"paychat telegram: {exc}", file=sys.stderr)
-        return 2
-    engine = Engine(store, settings, SystemClock(), SecureIds())
     sender = {
         "per_chat_rate": 1.0 / settings.telegram.per_chat_interval.total_seconds(),
         "global_rate": float(settings.telegram.global_per_second),
     }
-    transport = TelegramTransport(engine, token, base_url, sender)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    try:
+
+    # Three lifetimes, ended in reverse: the Bot API connection, the engine and its store, the
+    # transport. Each start-up failure below returns 2 and still unwinds what had started (an
+    # open store or a half-started transport would keep the process from exiting).
+    def refused(exc: TelegramError) -> int:
+        # PTB names the token in some messages (InvalidToken, URLs): never print it.
+        reason = str(exc).replace(token, "•••")
+        where = base_url or "https://api.telegram.org/bot"
+        print(
+            f"paychat telegram: cannot start on the Bot API at {where}: {reason}", file=sys.stderr
+        )
+        return 2
+
+    async with contextlib.AsyncExitStack() as running:
+        try:
+            app = await running.enter_async_context(connect(token, base_url))
+        except TelegramError as exc:
+            return refused(exc)
+        try:
+            engine = await running.enter_async_context(
+                open_engine(settings, settings.storage.path, clock=SystemClock(), ids=SecureIds())
+            )
+        except StorageError as exc:
+            print(f"paychat telegram: {exc}", file=sys.stderr)
+            return 2
+        transport = TelegramTransport(
+            app,
+            engine,
+            engine.outbox,
+            commands=bot_commands(settings),
+            pin_length=settings.security.pin_length,
+            sender_options=sender,
+        )
+        running.push_async_callback(transport.stop)
         try:
             await transport.start(polling=webhook is None)
-            if webhook is not None and transport.app.updater is not None:
-                await transport.app.updater.start_webhook(
+            if webhook is not None and app.updater is not None:
+                await app.updater.start_webhook(
                     listen=listen, port=port, webhook_url=webhook, secret_token=secret
                 )
         except TelegramError as exc:
-            # PTB names the token in some messages (InvalidToken, URLs): never print it.
-            reason = str(exc).replace(token, "•••")
-            where = base_url or "https://api.telegram.org/bot"
-            print(
-                f"paychat telegram: cannot start on the Bot API at {where}: {reason}",
-                file=sys.stderr,
-            )
-            return 2
+            return refused(exc)
         except OSError as exc:  # the webhook's port: taken, or not ours to bind
             print(
                 f"paychat telegram: cannot listen for the webhook on {listen}:{port}: "
@@ -80,16 +98,11 @@ async def run_bot(
                 file=sys.stderr,
             )
             return 2
-        me = transport.app.bot.username
+        me = app.bot.username
         gc.freeze()  # what start-up loaded lives as long as the bot: full collections skip it
         console.print(
             f"PayChat is running as @{me} ({'webhook' if webhook else 'polling'}"
             f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
         )
         await stop.wait()
-    finally:
-        try:
-            await transport.stop()
-        finally:
-            await store.close()  # an open store would keep the process from exiting
     return 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from bot.engine import Engine
+from bot.transports.base import Handler, Outbox
 from core.clock import VirtualClock
 from core.messages import Button, Inbound, InboundKind, Outbound
 from core.refs import InboundMessage
@@ -67,8 +67,9 @@ class TapError(LookupError):
 
 
 class Simulator:
-    def __init__(self, engine: Engine, clock: VirtualClock) -> None:
+    def __init__(self, engine: Handler, outbox: Outbox, clock: VirtualClock) -> None:
         self.engine = engine
+        self.outbox = outbox
         self.clock = clock
         self.parties: dict[str, Party] = {}
         self.events: list[SeenEvent] = []
@@ -177,7 +178,7 @@ class Simulator:
         await self.settle()
 
     async def settle(self) -> None:
-        await self.deliver([o for _, o in await self.engine.undelivered()])
+        await self.deliver(await self.outbox.undelivered())
         await self.deliver(await self.engine.run_due())
 
     # -- delivery -------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ class Simulator:
             if platform_id is not None:  # to a party not (yet) here: delivered later
                 done.append((out, platform_id))
         if done:
-            await self.engine.delivered(done)
+            await self.outbox.delivered(done)
 
     def _apply(self, out: Outbound) -> str | None:
         """Show `out` to its party; the platform id, or None when there is no such party."""

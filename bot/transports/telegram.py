@@ -4,6 +4,11 @@ No ConversationHandler, no PTB persistence: every update becomes an `Inbound` (i
 is the idempotency key) and every reply goes out through `TelegramSender`. The PIN is entered on
 an inline keypad that edits one message to show dots; the digits live only in memory until ✓,
 and never become a chat message.
+
+Two lifetimes, nested by the composition root: `connect` owns PTB's `Application` (initialised:
+getMe answered, so the token works and the bot's real username is known; shut down on exit), and
+`TelegramTransport` owns receiving and delivering (`start`/`stop`) over the engine's door and
+outbox.
 """
 
 from __future__ import annotations
@@ -11,16 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from telegram import BotCommand, CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.engine import Engine
+from bot.render import shared_renderer
+from bot.transports.base import Handler, Outbox
 from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad
 from core.messages import Inbound, InboundKind
+from core.settings import Settings
 from payments.pin import LONGEST_PIN
 
 log = logging.getLogger("paychat.telegram")
@@ -38,6 +46,38 @@ COMMANDS = (
 )
 
 
+App: TypeAlias = Application[
+    Any, Any, Any, Any, Any, Any
+]  # whatever the builder's defaults make it
+
+
+@contextlib.asynccontextmanager
+async def connect(token: str, base_url: str | None = None) -> AsyncIterator[App]:
+    """PTB's Application for this token, initialised (getMe has answered) and shut down on exit.
+    `base_url` is a local Bot API server (the emulator) instead of Telegram's."""
+    builder = ApplicationBuilder().token(token)
+    if base_url:
+        builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot"))
+    app = builder.build()
+    try:
+        await app.initialize()
+    except BaseException:
+        await app.bot.shutdown()  # its HTTP clients opened before getMe failed
+        raise
+    try:
+        yield app
+    finally:
+        await app.shutdown()
+
+
+def bot_commands(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """The command menu Telegram shows: each command with its `command.<name>` template, in the
+    default locale (the renderer the engine uses: one per set of locales in a process)."""
+    renderer = shared_renderer(settings.locales.available, settings.locales.default)
+    locale = settings.locales.default
+    return tuple((c, renderer.render(f"command.{c}", locale, {})) for c in COMMANDS)
+
+
 @dataclass
 class Keypad:
     prompt: str
@@ -47,20 +87,22 @@ class Keypad:
 class TelegramTransport:
     def __init__(
         self,
-        engine: Engine,
-        token: str,
-        base_url: str | None = None,
+        app: App,
+        engine: Handler,
+        outbox: Outbox,
+        *,
+        commands: Sequence[tuple[str, str]],
+        pin_length: int,
         sender_options: dict[str, Any] | None = None,
     ) -> None:
-        builder = ApplicationBuilder().token(token)
-        if base_url:
-            builder = builder.base_url(base_url).base_file_url(
-                base_url.replace("/bot", "/file/bot")
-            )
-        self.app: Application = builder.build()  # type: ignore[type-arg]  # PTB's defaults
+        """`app` comes from `connect`; `pin_length` draws the keypad's empty dots."""
+        self.app = app
         self.app.add_handler(TypeHandler(Update, self.on_update))
         self.engine = engine
-        self.sender = TelegramSender(self.app.bot, engine, **(sender_options or {}))
+        self.outbox = outbox
+        self.commands = tuple(commands)
+        self.pin_length = pin_length
+        self.sender = TelegramSender(self.app.bot, outbox, **(sender_options or {}))
         self.keypads: dict[tuple[int, int], Keypad] = {}
         self.handled = asyncio.Condition()
         self.last_update = 0
@@ -68,18 +110,11 @@ class TelegramTransport:
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self, polling: bool = True, tick: float = 1.0) -> None:
-        await self.app.initialize()
-        locale = self.engine.settings.locales.default
         with contextlib.suppress(TelegramError):
-            await self.app.bot.set_my_commands(
-                [
-                    BotCommand(c, self.engine.renderer.render(f"command.{c}", locale, {}))
-                    for c in COMMANDS
-                ]
-            )
+            await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
         # A restart loses nothing: what was committed but not delivered goes out now.
         self.sender.enqueue(
-            [out for _, out in await self.engine.undelivered() if out.kind != "toast"]
+            [out for out in await self.outbox.undelivered() if out.kind != "toast"]
         )
         await self.app.start()
         if polling and self.app.updater is not None:
@@ -100,7 +135,6 @@ class TelegramTransport:
         if self.app.running:
             await self.app.stop()
         await self.sender.close()
-        await self.app.shutdown()
 
     async def _tick(self, every: float) -> None:
         while True:
@@ -120,7 +154,7 @@ class TelegramTransport:
                 if update.callback_query is not None:
                     await self._answer(update.callback_query, toasts[0].text if toasts else "")
                 self.sender.enqueue([o for o in outs if o not in toasts])
-                await self.engine.delivered([(o, "") for o in toasts])
+                await self.outbox.delivered([(o, "") for o in toasts])
                 for toast in toasts:
                     for observer in self.sender.observers:
                         observer(Delivery(toast, ""))
@@ -173,7 +207,7 @@ class TelegramTransport:
         data = query.data or ""
         if data.startswith("pin:"):
             return await self._keypad(query, data.removeprefix("pin:"), base)
-        ref = await self.engine.ref_for(str(user.id), str(query.message.message_id))
+        ref = await self.outbox.ref_for(str(user.id), str(query.message.message_id))
         return Inbound(**base, kind="tap", button=data, message=ref or "")
 
     async def _keypad(
@@ -183,7 +217,7 @@ class TelegramTransport:
         assert message is not None
         spot = (message.chat.id, message.message_id)
         pad = self.keypads.setdefault(spot, Keypad(getattr(message, "text", "") or ""))
-        length = self.engine.settings.security.pin_length
+        length = self.pin_length
         if key == "ok":
             digits = "".join(pad.digits)
             self.keypads.pop(spot, None)

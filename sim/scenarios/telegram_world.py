@@ -9,14 +9,15 @@ must agree.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.engine import Engine
-from bot.transports.telegram import TelegramTransport
+from bot.runtime import open_engine
+from bot.transports.base import Handler, Outbox
+from bot.transports.telegram import TelegramTransport, bot_commands, connect
 from bot.transports.telegram_sender import Delivery
 from core.clock import SeededIds, VirtualClock
 from core.messages import InboundKind
@@ -26,16 +27,20 @@ from payments.rails import Rails
 from sim.emulator import Emulator
 from sim.scenarios.world import World
 from sim.simulator import ChatMessage, PathsDisagree, Simulator, TapError
-from storage.sqlite import SqliteStore
 
 TOKEN = "123456:SCENARIOS"
 
 
 class TelegramSimulator(Simulator):
     def __init__(
-        self, engine: Engine, clock: VirtualClock, emulator: Emulator, transport: TelegramTransport
+        self,
+        engine: Handler,
+        outbox: Outbox,
+        clock: VirtualClock,
+        emulator: Emulator,
+        transport: TelegramTransport,
     ) -> None:
-        super().__init__(engine, clock)
+        super().__init__(engine, outbox, clock)
         self.emulator = emulator
         self.transport = transport
         self.ids: dict[str, int] = {}
@@ -165,19 +170,34 @@ NO_PACING: dict[str, Any] = {"per_chat_burst": 1000, "global_rate": 100000.0}
 async def open_telegram_world(
     settings: Settings, start: datetime, seed: int = 0
 ) -> AsyncIterator[World]:
+    clock, ids, rails = VirtualClock(start), SeededIds(seed), Rails.simulated()
+    # Ended in reverse: the transport stops before the engine closes, and the Bot API connection
+    # and the emulator last.
+    with emulated(settings) as emulator:
+        async with (
+            connect(TOKEN, emulator.base_url) as app,
+            open_engine(settings, ":memory:", clock=clock, ids=ids, rails=rails) as engine,
+        ):
+            transport = TelegramTransport(
+                app,
+                engine,
+                engine.outbox,
+                commands=bot_commands(settings),
+                pin_length=settings.security.pin_length,
+                sender_options=NO_PACING,
+            )
+            sim = TelegramSimulator(engine, engine.outbox, clock, emulator, transport)
+            try:
+                await transport.start(polling=True, tick=0)
+                yield World(sim, engine, engine.store, clock, ids, rails, settings)
+            finally:
+                await transport.stop()
+
+
+@contextmanager
+def emulated(settings: Settings) -> Iterator[Emulator]:
     emulator = Emulator(TOKEN, settings.telegram.bot_username).start()
-    store = await SqliteStore.open(":memory:", settings.storage.synchronous)
     try:
-        clock = VirtualClock(start)
-        rails = Rails.simulated()
-        engine = Engine(store, settings, clock, SeededIds(seed), rails)
-        transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
-        sim = TelegramSimulator(engine, clock, emulator, transport)
-        try:
-            await transport.start(polling=True, tick=0)
-            yield World(sim, engine, store, clock, rails, settings)
-        finally:
-            await transport.stop()
+        yield emulator
     finally:
-        await store.close()
         emulator.stop()
