@@ -22,8 +22,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.outbox import Outbox
-from bot.render import Renderer, TemplateProblem, shared_renderer
+from bot.render import Renderer, shared_renderer
 from core.clock import Clock, IdSource
+from core.errors import TemplateProblem
 from core.messages import Button, Inbound, Outbound
 from core.money import Money
 from core.records import User

@@ -2,7 +2,8 @@
 
 One `Environment` at start-up; templates are compiled once and cached (compiling costs >1 ms,
 rendering a compiled one ~15 µs). Money and dates are formatted per the *recipient's* market
-locale with Babel (₹1,00,000.00, R$ 1.000,00, S$1,000.00).
+locale with Babel (₹1,00,000.00, R$ 1.000,00, S$1,000.00). jinja2's errors stop here: a template
+that cannot be rendered is a `TemplateProblem` naming the template, never the values.
 """
 
 from __future__ import annotations
@@ -25,13 +26,10 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from core.errors import TemplateProblem
 from core.money import Money, locale_of
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-class TemplateProblem(Exception):
-    """A template could not be rendered: a missing variable or template (a bug, not input)."""
 
 
 def template_keys(locale: str = "en") -> set[str]:
@@ -122,7 +120,7 @@ class Renderer:
             return static
         template = self._cache.get((locale, key)) or self._cache.get((self.default, key))
         if template is None:
-            raise KeyError(f"no template for message key {key!r}")
+            raise TemplateProblem(f"no template for message key {key!r}")
         try:
             return template.render({"_locale": locale, **values}).strip()
         except UndefinedError as exc:

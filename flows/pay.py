@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import Enum, auto
 from typing import Any
 
+from core.errors import InvariantBroken
 from core.records import PaymentRequest
 from core.refs import MenuButton, MethodButton, RequestMessage
 from flows.conversation import refuse
@@ -58,8 +59,8 @@ class Pay(FlowModel):
     @property
     def request(self) -> PaymentRequest:
         request = self.ctx.tx.request(self.data["request"])
-        if request is None:  # requests are never deleted; checked when the flow began
-            raise LookupError(f"request {self.data['request']} is gone")
+        if request is None:  # checked when the flow began, and requests are never deleted
+            raise InvariantBroken(f"request {self.data['request']} is gone")
         return request
 
     # -- opening the request ------------------------------------------------------------------

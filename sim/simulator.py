@@ -19,6 +19,7 @@ from bot.transports.base import Handler, Outbox
 from core.clock import VirtualClock
 from core.messages import Button, Inbound, InboundKind, Outbound
 from core.refs import InboundMessage
+from sim.errors import SimError
 
 Channel = Literal["chat", "sms"]
 
@@ -58,11 +59,11 @@ class Party:
     sms: list[str] = field(default_factory=list)
 
 
-class PathsDisagree(AssertionError):
+class PathsDisagree(SimError):
     """A transport's two views of a chat differ (the Telegram runner's cross-check)."""
 
 
-class TapError(LookupError):
+class TapError(SimError):
     """A tap on a missing or ambiguous button; the message lists the buttons present."""
 
 

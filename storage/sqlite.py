@@ -69,16 +69,30 @@ class SqliteStore:
         writes, with their parameters, in commit order, one list per unit) is appended to it.
         The bench replays them with plain sqlite3: the writes alone are the storage ceiling; all
         of them show what the engine's SQL costs without the engine."""
+        connecting = aiosqlite.connect(path, isolation_level=None)
         try:
-            db = await aiosqlite.connect(path, isolation_level=None)
+            db = await connecting
+        except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread when the connection fails but does not wait for
+            # it; a worker that outlives the event loop dies with a traceback on stderr. It
+            # ends at once (a closed connection has nothing left to run).
+            connecting._thread.join()
+            raise StorageError(f"cannot open {path}: {exc}") from None
+        try:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute(f"PRAGMA synchronous={synchronous}")
             await db.execute("PRAGMA foreign_keys=ON")
             await db.execute("PRAGMA busy_timeout=5000")
             await db._execute(migrate, db._conn)  # type: ignore[no-untyped-call]  # see below
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open {path}: {exc}") from None
-        return cls(db, Sealer.for_database(path), record)
+            sealer = Sealer.for_database(path)
+        except BaseException as exc:
+            # Opened half way (not a database, a migration or the key failed): close what
+            # opened, or its thread keeps the process alive.
+            await db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot open {path}: {exc}") from None
+            raise
+        return cls(db, sealer, record)
 
     async def run(self, work: Callable[[SqliteTx], T]) -> T:
         if self._closed:

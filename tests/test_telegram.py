@@ -16,7 +16,7 @@ from telegram import Bot
 
 from bot.engine import Engine
 from bot.runtime import open_engine
-from bot.transports.telegram import TelegramTransport, bot_commands, connect
+from bot.transports.telegram import TelegramTransport, Webhook, bot_commands, connect
 from bot.transports.telegram_sender import Bucket, TelegramSender
 from core.clock import SeededIds, VirtualClock
 from core.messages import Button, Inbound, Outbound
@@ -81,7 +81,8 @@ async def running(
     engine: Engine,
     settings: Settings,
     *,
-    polling: bool,
+    polling: bool = False,
+    webhook: Webhook | None = None,
     sender_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[TelegramTransport]:
     """The Telegram transport over `engine`, started against the emulator, stopped on exit."""
@@ -95,7 +96,7 @@ async def running(
             sender_options=sender_options,
         )
         try:
-            await transport.start(polling=polling, tick=0)
+            await transport.start(polling=polling, webhook=webhook, tick=0)
             yield transport
         finally:
             await transport.stop()
@@ -378,14 +379,8 @@ async def test_webhook_mode_receives_updates_with_the_secret(
     with socket.socket() as probe:  # a free port for the webhook listener
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    async with running(emulator, engine, settings, polling=False) as transport:
-        assert transport.app.updater is not None
-        await transport.app.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            webhook_url=f"http://127.0.0.1:{port}/",
-            secret_token="s3cret",
-        )
+    hook = Webhook(f"http://127.0.0.1:{port}/", "127.0.0.1", port, "s3cret")
+    async with running(emulator, engine, settings, webhook=hook) as transport:
         assert emulator.state.webhook == {
             "url": f"http://127.0.0.1:{port}/",
             "secret_token": "s3cret",

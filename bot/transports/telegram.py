@@ -20,13 +20,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from telegram import BotCommand, CallbackQuery, Update
+from telegram import Bot, BotCommand, CallbackQuery, MaybeInaccessibleMessage, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.render import shared_renderer
 from bot.transports.base import Handler, Outbox
 from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad
+from core.errors import TransportError
 from core.messages import Inbound, InboundKind
 from core.settings import Settings
 from payments.pin import LONGEST_PIN
@@ -44,30 +45,51 @@ COMMANDS = (
     "refund",
     "cancel",
 )
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 
-App: TypeAlias = Application[
-    Any, Any, Any, Any, Any, Any
-]  # whatever the builder's defaults make it
+# Whatever type parameters the builder's defaults give it.
+App: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Receive updates by webhook: Telegram posts them to `url`, which reaches `listen:port`;
+    `secret` is the token Telegram sends back with each."""
+
+    url: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret: str | None = None
 
 
 @contextlib.asynccontextmanager
 async def connect(token: str, base_url: str | None = None) -> AsyncIterator[App]:
-    """PTB's Application for this token, initialised (getMe has answered) and shut down on exit.
-    `base_url` is a local Bot API server (the emulator) instead of Telegram's."""
+    """PTB's Application for this token, initialised (getMe has answered: the token works and
+    `app.bot.username` is the bot's real username) and shut down on exit. `base_url` is a local
+    Bot API server (the emulator) instead of Telegram's. A Bot API that cannot be reached or
+    refuses the token is a `TransportError`."""
     builder = ApplicationBuilder().token(token)
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot"))
     app = builder.build()
     try:
         await app.initialize()
-    except BaseException:
+    except TelegramError as exc:
         await app.bot.shutdown()  # its HTTP clients opened before getMe failed
-        raise
+        raise _cannot_start(exc, app.bot) from None
     try:
         yield app
     finally:
         await app.shutdown()
+
+
+def _cannot_start(exc: TelegramError, bot: Bot) -> TransportError:
+    # PTB names the token in some messages (InvalidToken, URLs) and ends its base URL with it:
+    # never pass it on.
+    reason = str(exc).replace(bot.token, "•••")
+    where = bot.base_url.removesuffix(bot.token)
+    return TransportError(f"cannot start on the Bot API at {where}: {reason}")
 
 
 def bot_commands(settings: Settings) -> tuple[tuple[str, str], ...]:
@@ -109,7 +131,14 @@ class TelegramTransport:
         self._ticker: asyncio.Task[None] | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
-    async def start(self, polling: bool = True, tick: float = 1.0) -> None:
+    async def start(
+        self, *, polling: bool = True, webhook: Webhook | None = None, tick: float = 1.0
+    ) -> None:
+        """Deliver what is left in the outbox, then receive updates: by `webhook` when given,
+        else by polling unless `polling` is False (then only what `run_due` and the outbox
+        produce goes out: tests). Due jobs run every `tick` seconds (0: never by themselves).
+        A Bot API refusing to start, or a webhook port that cannot be bound, is a
+        `TransportError`; `stop` undoes whatever had started."""
         with contextlib.suppress(TelegramError):
             await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
         # A restart loses nothing: what was committed but not delivered goes out now.
@@ -117,10 +146,28 @@ class TelegramTransport:
             [out for out in await self.outbox.undelivered() if out.kind != "toast"]
         )
         await self.app.start()
-        if polling and self.app.updater is not None:
-            await self.app.updater.start_polling(
-                poll_interval=0.0, timeout=10, allowed_updates=["message", "callback_query"]
-            )
+        updater = self.app.updater
+        try:
+            if webhook is not None and updater is not None:
+                try:
+                    await updater.start_webhook(
+                        listen=webhook.listen,
+                        port=webhook.port,
+                        webhook_url=webhook.url,
+                        secret_token=webhook.secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
+                except OSError as exc:  # the port: taken, or not ours to bind
+                    raise TransportError(
+                        f"cannot listen for the webhook on {webhook.listen}:{webhook.port}: "
+                        f"{exc.strerror or exc}"
+                    ) from None
+            elif polling and updater is not None:
+                await updater.start_polling(
+                    poll_interval=0.0, timeout=10, allowed_updates=ALLOWED_UPDATES
+                )
+        except TelegramError as exc:
+            raise _cannot_start(exc, self.app.bot) from None
         if tick:
             self._ticker = asyncio.create_task(self._tick(tick))
 
@@ -206,15 +253,17 @@ class TelegramTransport:
             return None
         data = query.data or ""
         if data.startswith("pin:"):
-            return await self._keypad(query, data.removeprefix("pin:"), base)
+            return await self._keypad(query, query.message, data.removeprefix("pin:"), base)
         ref = await self.outbox.ref_for(str(user.id), str(query.message.message_id))
         return Inbound(**base, kind="tap", button=data, message=ref or "")
 
     async def _keypad(
-        self, query: CallbackQuery, key: str, base: dict[str, Any]
+        self,
+        query: CallbackQuery,
+        message: MaybeInaccessibleMessage,
+        key: str,
+        base: dict[str, Any],
     ) -> Inbound | None:
-        message = query.message
-        assert message is not None
         spot = (message.chat.id, message.message_id)
         pad = self.keypads.setdefault(spot, Keypad(getattr(message, "text", "") or ""))
         length = self.pin_length
