@@ -65,11 +65,16 @@ class Engine:
         ids: IdSource,
         rails: Rails | None = None,
         renderer: Renderer | None = None,
+        *,
+        link_base: str,
     ) -> None:
+        """`link_base`: what a payment link's token is appended to (`bot.runtime` decides it:
+        from the settings, or from the bot Telegram says it is)."""
         self.store = store
         self.settings = settings
         self.clock = clock
         self.ids = ids
+        self.link_base = link_base
         self.rails = rails or Rails.simulated()
         self.renderer = renderer or shared_renderer(
             settings.locales.available, settings.locales.default
@@ -232,5 +237,6 @@ class Engine:
                 "_symbol": market.currency_symbol if market else None,
                 "_tz": ZoneInfo(market.timezone) if market else None,
                 "settings": self.settings,
+                "_link_base": self.link_base,  # for the payment_link filter
             }
         return {**extra, "me": user, **values}

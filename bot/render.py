@@ -78,6 +78,17 @@ def _mask(value: str) -> str:
     return "•••• " + value[-4:]
 
 
+@pass_context
+def _payment_link(ctx: Context, token: str) -> str:
+    """A payment link's token → the URL a person opens: the link base the engine was composed
+    with (the chat app's deep link to this bot, e.g. `https://t.me/<bot>?start=`), then the
+    token. Flows pass only the token: which app and which bot is not theirs to know."""
+    base = ctx.get("_link_base")
+    if not base:
+        raise TemplateProblem("payment_link: no link base (the engine passes _link_base)")
+    return f"{base}{token}"
+
+
 @cache
 def shared_renderer(locales: tuple[str, ...] = ("en",), default: str = "en") -> Renderer:
     """One Renderer per set of locales in a process: compiling every template costs ~0.1 s, and
@@ -96,7 +107,9 @@ class Renderer:
             auto_reload=False,
             keep_trailing_newline=False,
         )
-        self.env.filters.update(money=_money, when=_when, mask=_mask, country=_country)
+        self.env.filters.update(
+            money=_money, when=_when, mask=_mask, country=_country, payment_link=_payment_link
+        )
         self._cache: dict[tuple[str, str], Template] = {}
         self._static: dict[tuple[str, str], str] = {}
         for locale in locales:

@@ -22,6 +22,12 @@ from payments.rails import Rails
 from storage.sqlite import SqliteStore, Statements
 
 
+def deep_link_base(bot_username: str) -> str:
+    """A payment link is Telegram's deep link to the bot with the link's token as the start
+    parameter: opening it sends `/start <token>` (the simulator reads the token the same way)."""
+    return f"https://t.me/{bot_username}?start="
+
+
 @asynccontextmanager
 async def open_engine(
     settings: Settings,
@@ -30,13 +36,23 @@ async def open_engine(
     clock: Clock,
     ids: IdSource,
     rails: Rails | None = None,
+    link_base: str | None = None,
     record: list[Statements] | None = None,
 ) -> AsyncIterator[Engine]:
-    """`record`: `paychat bench` only; every statement the engine's committed units run is
-    appended to it, one list per unit (see `SqliteStore.open`)."""
+    """`link_base`: where payment links point; by default the deep link of the configured
+    `telegram.bot_username` (the simulator's links). The Telegram transport passes the bot's
+    real username, from getMe. `record`: `paychat bench` only; every statement the engine's
+    committed units run is appended to it, one list per unit (see `SqliteStore.open`)."""
     store = await SqliteStore.open(db_path, settings.storage.synchronous, record=record)
     try:
-        engine = Engine(store, settings, clock, ids, rails)
+        engine = Engine(
+            store,
+            settings,
+            clock,
+            ids,
+            rails,
+            link_base=link_base or deep_link_base(settings.telegram.bot_username),
+        )
         try:
             yield engine
         finally:

@@ -1,4 +1,8 @@
-"""`paychat telegram`: the real bot, on Telegram's Bot API (or a local one via `--base-url`)."""
+"""`paychat telegram`: the real bot, on Telegram's Bot API (or a local one via `--base-url`).
+
+`open_telegram` composes it (connection, engine, transport) for `run_bot`, the Telegram scenario
+runner and the tests alike.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,19 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from rich.console import Console
 
-from bot.runtime import open_engine
-from core.clock import SecureIds, SystemClock
+from bot.engine import Engine
+from bot.runtime import deep_link_base, open_engine
+from bot.transports.telegram import TelegramTransport, Webhook, bot_commands, connect
+from core.clock import Clock, IdSource, SecureIds, SystemClock
 from core.errors import PayChatError
 from core.settings import Settings
+from payments.rails import Rails
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 
@@ -28,8 +38,6 @@ async def run_bot(
     port: int,
     secret: str | None,
 ) -> int:
-    from bot.transports.telegram import TelegramTransport, Webhook, bot_commands, connect
-
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
         print(
@@ -47,39 +55,69 @@ async def run_bot(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-
     hook = Webhook(webhook, listen, port, secret) if webhook else None
     try:
-        # Three lifetimes, ended in reverse: the Bot API connection, the engine and its store,
-        # the transport. A start-up failure in any (TransportError, StorageError) still unwinds
-        # what had started: an open store or a half-started transport would keep the process
-        # from exiting.
-        async with (
-            connect(token, base_url) as app,
-            open_engine(
-                settings, settings.storage.path, clock=SystemClock(), ids=SecureIds()
-            ) as engine,
-        ):
-            transport = TelegramTransport(
-                app,
-                engine,
-                engine.outbox,
-                commands=bot_commands(settings),
-                pin_length=settings.security.pin_length,
-                sender_options=sender,
+        async with open_telegram(
+            settings,
+            settings.storage.path,
+            token,
+            base_url=base_url,
+            clock=SystemClock(),
+            ids=SecureIds(),
+            sender_options=sender,
+        ) as (_, transport):
+            await transport.start(webhook=hook)
+            gc.freeze()  # what start-up loaded lives as long as the bot: collections skip it
+            console.print(
+                f"PayChat is running as @{transport.app.bot.username} "
+                f"({'webhook' if webhook else 'polling'}"
+                f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
             )
-            try:
-                await transport.start(webhook=hook)
-                gc.freeze()  # what start-up loaded lives as long as the bot: collections skip it
-                console.print(
-                    f"PayChat is running as @{app.bot.username} "
-                    f"({'webhook' if webhook else 'polling'}"
-                    f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
-                )
-                await stop.wait()
-            finally:
-                await transport.stop()
+            await stop.wait()
     except PayChatError as exc:
         print(f"paychat telegram: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+@asynccontextmanager
+async def open_telegram(
+    settings: Settings,
+    db_path: str,
+    token: str,
+    *,
+    base_url: str | None = None,
+    clock: Clock,
+    ids: IdSource,
+    rails: Rails | None = None,
+    sender_options: dict[str, Any] | None = None,
+) -> AsyncIterator[tuple[Engine, TelegramTransport]]:
+    """The bot on Telegram, composed: the Bot API connection (getMe answered), the engine, whose
+    payment links name the bot getMe reported (not the config's `bot_username`), and the
+    transport over the engine's door and outbox, given to the body not yet started. Ended in
+    reverse: the transport stops (also after a start that failed half way), then the engine
+    and its store close, then the connection. A start-up failure is a `PayChatError`:
+    `TransportError` (the Bot API), `StorageError` (the database)."""
+    async with (
+        connect(token, base_url) as app,
+        open_engine(
+            settings,
+            db_path,
+            clock=clock,
+            ids=ids,
+            rails=rails,
+            link_base=deep_link_base(app.bot.username),
+        ) as engine,
+    ):
+        transport = TelegramTransport(
+            app,
+            engine,
+            engine.outbox,
+            commands=bot_commands(settings),
+            pin_length=settings.security.pin_length,
+            sender_options=sender_options,
+        )
+        try:
+            yield engine, transport
+        finally:
+            await transport.stop()

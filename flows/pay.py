@@ -59,7 +59,7 @@ class Pay(FlowModel):
     @property
     def request(self) -> PaymentRequest:
         request = self.ctx.tx.request(self.data["request"])
-        if request is None:  # checked when the flow began, and requests are never deleted
+        if request is None:  # requests are never deleted; checked when the flow began
             raise InvariantBroken(f"request {self.data['request']} is gone")
         return request
 
@@ -180,7 +180,7 @@ class Pay(FlowModel):
             amount=request.amount,
             id=request.id,
             business=business.name if business else "",
-            biometric=ctx.me.biometric and ctx.inbound.transport != "telegram",
+            biometric=ctx.me.biometric and ctx.inbound.can_biometric,
             length=ctx.settings.security.pin_length,
         )
 
@@ -208,7 +208,7 @@ class Pay(FlowModel):
 
     def _biometric_ok(self) -> bool:
         ctx = self.ctx
-        if not ctx.me.biometric or ctx.inbound.transport == "telegram":
+        if not ctx.me.biometric or not ctx.inbound.can_biometric:
             ctx.say("pay.biometric_unavailable", pin_pad=True)
             return False
         if self.text != "approve":

@@ -140,7 +140,13 @@ class Simulator:
         key = f"sim:{self._session}:{next(self._keys)}"
         me.chat.append(ChatMessage(InboundMessage(key).pack(), shown, from_bot=False))
         inbound = Inbound(
-            key=key, user=party, kind=kind, language=me.language, name=me.display_name, **fields
+            key=key,
+            user=party,
+            kind=kind,
+            can_biometric=True,  # the simulated phone has a fingerprint reader
+            language=me.language,
+            name=me.display_name,
+            **fields,
         )
         await self.deliver(await self.engine.handle(inbound))
         await self.settle()
@@ -166,6 +172,7 @@ class Simulator:
                     key=key,
                     user=party,
                     kind=kind,
+                    can_biometric=True,
                     language=me.language,
                     name=me.display_name,
                     **fields,

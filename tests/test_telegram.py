@@ -16,7 +16,8 @@ from telegram import Bot
 
 from bot.engine import Engine
 from bot.runtime import open_engine
-from bot.transports.telegram import TelegramTransport, Webhook, bot_commands, connect
+from bot.telegram_main import open_telegram
+from bot.transports.telegram import TelegramTransport, Webhook
 from bot.transports.telegram_sender import Bucket, TelegramSender
 from core.clock import SeededIds, VirtualClock
 from core.messages import Button, Inbound, Outbound
@@ -25,7 +26,8 @@ from sim.cli import main
 from sim.emulator import ApiError, Emulator
 from sim.scenarios.loader import cases, load_yaml
 from sim.scenarios.runner import run_case, simulator_only
-from sim.scenarios.telegram_world import NO_PACING, TelegramSimulator
+from sim.scenarios.telegram_world import NO_PACING, TelegramSimulator, open_telegram_world
+from sim.scenarios.world import seed
 from tests.conftest import ROOT, START
 
 TOKEN = "123456:TESTS"
@@ -75,31 +77,19 @@ async def engine(settings: Settings, tmp_path: Path) -> AsyncIterator[Engine]:
         yield engine
 
 
-@contextlib.asynccontextmanager
-async def running(
-    emulator: Emulator,
-    engine: Engine,
-    settings: Settings,
-    *,
-    polling: bool = False,
-    webhook: Webhook | None = None,
-    sender_options: dict[str, Any] | None = None,
-) -> AsyncIterator[TelegramTransport]:
-    """The Telegram transport over `engine`, started against the emulator, stopped on exit."""
-    async with connect(TOKEN, emulator.base_url) as app:
-        transport = TelegramTransport(
-            app,
-            engine,
-            engine.outbox,
-            commands=bot_commands(settings),
-            pin_length=settings.security.pin_length,
-            sender_options=sender_options,
-        )
-        try:
-            await transport.start(polling=polling, webhook=webhook, tick=0)
-            yield transport
-        finally:
-            await transport.stop()
+def on_the_emulator(
+    emulator: Emulator, settings: Settings, tmp_path: Path, **options: Any
+) -> contextlib.AbstractAsyncContextManager[tuple[Engine, TelegramTransport]]:
+    """The bot as `paychat telegram` composes it, on the emulator and a virtual clock."""
+    return open_telegram(
+        settings,
+        str(tmp_path / "bot.db"),
+        TOKEN,
+        base_url=emulator.base_url,
+        clock=VirtualClock(START),
+        ids=SeededIds(),
+        **options,
+    )
 
 
 class FakeTime:
@@ -244,15 +234,15 @@ def test_every_button_id_the_flows_use_fits_in_callback_data() -> None:
 
 @pytest.fixture
 async def asha(
-    emulator: Emulator, engine: Engine, settings: Settings
+    emulator: Emulator, settings: Settings, tmp_path: Path
 ) -> AsyncIterator[TelegramSimulator]:
     """A customer onboarded through the real adapter, polling the emulator."""
-    async with running(
-        emulator, engine, settings, polling=True, sender_options=NO_PACING
-    ) as transport:
+    bot = on_the_emulator(emulator, settings, tmp_path, sender_options=NO_PACING)
+    async with bot as (engine, transport):
         clock = engine.clock
         assert isinstance(clock, VirtualClock)
         sim = TelegramSimulator(engine, engine.outbox, clock, emulator, transport)
+        await transport.start(polling=True, tick=0)
         sim.add_party("asha", "Asha", phone="+91 98123 45678")
         await sim.text("asha", "/start")
         await sim.tap("asha", "customer")
@@ -292,12 +282,13 @@ async def test_a_message_without_text_gets_an_answer_not_silence(
 
 
 async def test_a_restart_delivers_what_was_committed_but_not_sent(
-    emulator: Emulator, engine: Engine, settings: Settings
+    emulator: Emulator, settings: Settings, tmp_path: Path
 ) -> None:
     emulator.add_user(504, "Maria")
-    outs = await engine.handle(Inbound(key="tg:1", user="504", kind="command", text="/start"))
-    assert [o.key for o in outs] == ["welcome"]  # committed; the process "dies" before sending
-    async with running(emulator, engine, settings, polling=False) as transport:
+    async with on_the_emulator(emulator, settings, tmp_path) as (engine, transport):
+        outs = await engine.handle(Inbound(key="tg:1", user="504", kind="command", text="/start"))
+        assert [o.key for o in outs] == ["welcome"]  # committed; "dies" before sending
+        await transport.start(polling=False, tick=0)
         await transport.sender.idle()
         chat = emulator.chat(504)
         assert [m["text"].split("!")[0] for m in chat] == ["Welcome to PayChat"]
@@ -372,7 +363,7 @@ def test_a_webhook_port_in_use_is_a_clear_error(emulator: Emulator, tmp_path: Pa
 
 
 async def test_webhook_mode_receives_updates_with_the_secret(
-    emulator: Emulator, engine: Engine, settings: Settings
+    emulator: Emulator, settings: Settings, tmp_path: Path
 ) -> None:
     import socket
 
@@ -380,7 +371,8 @@ async def test_webhook_mode_receives_updates_with_the_secret(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     hook = Webhook(f"http://127.0.0.1:{port}/", "127.0.0.1", port, "s3cret")
-    async with running(emulator, engine, settings, webhook=hook) as transport:
+    async with on_the_emulator(emulator, settings, tmp_path) as (_, transport):
+        await transport.start(webhook=hook, tick=0)
         assert emulator.state.webhook == {
             "url": f"http://127.0.0.1:{port}/",
             "secret_token": "s3cret",
@@ -392,3 +384,18 @@ async def test_webhook_mode_receives_updates_with_the_secret(
         assert emulator.chat(601)[-1]["text"].startswith("Welcome to PayChat")
         with pytest.raises(ApiError, match="webhook is active"):
             emulator.call("getUpdates", {})
+
+
+async def test_payment_links_name_the_bot_telegram_reports_not_the_config(
+    settings: Settings,
+) -> None:
+    shop = {"role": "business", "phone": "+91 98765 43210", "name": "Chai Point"}
+    async with open_telegram_world(settings, START, bot_username="RealNameBot") as world:
+        await seed(world, {"shop": shop}, {"shop": {"payments": {"bank": "HDFC Bank"}}})
+        await world.sim.text("shop", "/link")
+        await world.sim.text("shop", "499")
+        await world.sim.tap("shop", "skip")
+    created = [e.text for e in world.sim.events if e.key == "link.created"]
+    assert len(created) == 1
+    assert "https://t.me/RealNameBot?start=" in created[0]
+    assert settings.telegram.bot_username not in created[0]

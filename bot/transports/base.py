@@ -1,6 +1,7 @@
 """What a transport may use of the bot: the engine's door (`Handler`) and the `Outbox`.
 
-A transport turns a platform's updates into `Inbound` events, hands them to `handle`, fires due
+A transport turns a platform's updates into `Inbound` events, saying on each what the person's
+app can do (`can_biometric`: the simulator yes, Telegram no), hands them to `handle`, fires due
 jobs with `run_due`, delivers the `Outbound` replies and reports them to the outbox. It never
 reads the engine's store, settings or renderer: what it needs of those (the PIN length, the
 command menu) its composition root gives it.

@@ -219,7 +219,7 @@ class TelegramTransport:
         base: dict[str, Any] = {
             "key": f"tg:{update.update_id}",
             "user": str(user.id),
-            "transport": "telegram",
+            "can_biometric": False,  # Telegram has no fingerprint or face prompt for bots
             "language": user.language_code or "",
             "name": user.first_name or "",
         }

@@ -15,9 +15,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.runtime import open_engine
+from bot.telegram_main import open_telegram
 from bot.transports.base import Handler, Outbox
-from bot.transports.telegram import TelegramTransport, bot_commands, connect
+from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_sender import Delivery
 from core.clock import SeededIds, VirtualClock
 from core.messages import InboundKind
@@ -168,35 +168,29 @@ NO_PACING: dict[str, Any] = {"per_chat_burst": 1000, "global_rate": 100000.0}
 
 @asynccontextmanager
 async def open_telegram_world(
-    settings: Settings, start: datetime, seed: int = 0
+    settings: Settings, start: datetime, seed: int = 0, bot_username: str | None = None
 ) -> AsyncIterator[World]:
+    """`bot_username`: the emulated bot's name, as getMe reports it (default: the config's)."""
     clock, ids, rails = VirtualClock(start), SeededIds(seed), Rails.simulated()
-    # Ended in reverse: the transport stops before the engine closes, and the Bot API connection
-    # and the emulator last.
-    with emulated(settings) as emulator:
-        async with (
-            connect(TOKEN, emulator.base_url) as app,
-            open_engine(settings, ":memory:", clock=clock, ids=ids, rails=rails) as engine,
-        ):
-            transport = TelegramTransport(
-                app,
-                engine,
-                engine.outbox,
-                commands=bot_commands(settings),
-                pin_length=settings.security.pin_length,
-                sender_options=NO_PACING,
-            )
+    with emulated(bot_username or settings.telegram.bot_username) as emulator:
+        async with open_telegram(
+            settings,
+            ":memory:",
+            TOKEN,
+            base_url=emulator.base_url,
+            clock=clock,
+            ids=ids,
+            rails=rails,
+            sender_options=NO_PACING,
+        ) as (engine, transport):
             sim = TelegramSimulator(engine, engine.outbox, clock, emulator, transport)
-            try:
-                await transport.start(polling=True, tick=0)
-                yield World(sim, engine, engine.store, clock, ids, rails, settings)
-            finally:
-                await transport.stop()
+            await transport.start(polling=True, tick=0)
+            yield World(sim, engine, engine.store, clock, ids, rails, settings)
 
 
 @contextmanager
-def emulated(settings: Settings) -> Iterator[Emulator]:
-    emulator = Emulator(TOKEN, settings.telegram.bot_username).start()
+def emulated(bot_username: str) -> Iterator[Emulator]:
+    emulator = Emulator(TOKEN, bot_username).start()
     try:
         yield emulator
     finally:
