@@ -4,6 +4,10 @@ Per inbound event, in one unit of work (one transaction): claim the transport ke
 is a no-op), load the party and their conversation, fire one trigger of one flow, render the
 replies and write them to the outbox. Replies are returned only after the commit. Due jobs
 (expiry, unlocks, status checks) enter through the same door as `job` events.
+
+A transport uses `handle`, `run_due` and `outbox` (the delivery bookkeeping), nothing else. The
+engine is built and closed in one place, `bot.runtime.open_engine`; `store` is there for the
+offline tools that seed and inspect a world (the scenario runner, the bench, tests).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.render import Renderer, TemplateProblem, shared_renderer
+from bot.outbox import Outbox
+from bot.render import Renderer, shared_renderer
 from core.clock import Clock, IdSource
+from core.errors import TemplateProblem
 from core.messages import Button, Inbound, Outbound
 from core.money import Money
 from core.records import User
@@ -59,11 +65,16 @@ class Engine:
         ids: IdSource,
         rails: Rails | None = None,
         renderer: Renderer | None = None,
+        *,
+        link_base: str,
     ) -> None:
+        """`link_base`: what a payment link's token is appended to (`bot.runtime` decides it:
+        from the settings, or from the bot Telegram says it is)."""
         self.store = store
         self.settings = settings
         self.clock = clock
         self.ids = ids
+        self.link_base = link_base
         self.rails = rails or Rails.simulated()
         self.renderer = renderer or shared_renderer(
             settings.locales.available, settings.locales.default
@@ -81,6 +92,12 @@ class Engine:
         self._hashing = ThreadPoolExecutor(
             max_workers=max(1, _cores() - 1), thread_name_prefix="pin-hash"
         )
+        self.outbox = Outbox(store)
+
+    def close(self) -> None:
+        """Stop the PIN-hash threads (a hash under way finishes first). The store is not the
+        engine's to close: whoever opened it closes it (`bot.runtime.open_engine`)."""
+        self._hashing.shutdown(wait=True, cancel_futures=True)
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         if _maybe_pin(inbound):
@@ -134,27 +151,6 @@ class Engine:
                         job={"id": job_id, **payload},
                     )
                 )
-
-    async def undelivered(self) -> list[tuple[int, Outbound]]:
-        rows = await self.store.run(lambda tx: tx.undelivered())
-        return [(seq, replace(out, seq=seq)) for seq, out in rows]
-
-    async def platform_id(self, user: str, ref: str) -> str | None:
-        return await self.store.run(lambda tx: tx.platform_id(user, ref))
-
-    async def ref_for(self, user: str, platform_id: str) -> str | None:
-        return await self.store.run(lambda tx: tx.ref_for(user, platform_id))
-
-    async def delivered(self, outs: list[tuple[Outbound, str]]) -> None:
-        """A transport reports what it delivered, with the platform's message id."""
-
-        def work(tx: Tx) -> None:
-            tx.mark_delivered([o.seq for o, _ in outs if o.seq])
-            for out, platform_id in outs:
-                if out.kind == "send" and out.ref and platform_id:
-                    tx.remember_message(out.to, out.ref, platform_id)
-
-        await self.store.run(work)
 
     # -- inside the unit of work ----------------------------------------------------------------
     def _step(self, inbound: Inbound, tx: Tx) -> list[Outbound]:
@@ -241,5 +237,6 @@ class Engine:
                 "_symbol": market.currency_symbol if market else None,
                 "_tz": ZoneInfo(market.timezone) if market else None,
                 "settings": self.settings,
+                "_link_base": self.link_base,  # for the payment_link filter
             }
         return {**extra, "me": user, **values}

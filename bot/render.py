@@ -2,7 +2,8 @@
 
 One `Environment` at start-up; templates are compiled once and cached (compiling costs >1 ms,
 rendering a compiled one ~15 µs). Money and dates are formatted per the *recipient's* market
-locale with Babel (₹1,00,000.00, R$ 1.000,00, S$1,000.00).
+locale with Babel (₹1,00,000.00, R$ 1.000,00, S$1,000.00). jinja2's errors stop here: a template
+that cannot be rendered is a `TemplateProblem` naming the template, never the values.
 """
 
 from __future__ import annotations
@@ -25,13 +26,10 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from core.errors import TemplateProblem
 from core.money import Money, locale_of
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-class TemplateProblem(Exception):
-    """A template could not be rendered: a missing variable or template (a bug, not input)."""
 
 
 def template_keys(locale: str = "en") -> set[str]:
@@ -80,6 +78,17 @@ def _mask(value: str) -> str:
     return "•••• " + value[-4:]
 
 
+@pass_context
+def _payment_link(ctx: Context, token: str) -> str:
+    """A payment link's token → the URL a person opens: the link base the engine was composed
+    with (the chat app's deep link to this bot, e.g. `https://t.me/<bot>?start=`), then the
+    token. Flows pass only the token: which app and which bot is not theirs to know."""
+    base = ctx.get("_link_base")
+    if not base:
+        raise TemplateProblem("payment_link: no link base (the engine passes _link_base)")
+    return f"{base}{token}"
+
+
 @cache
 def shared_renderer(locales: tuple[str, ...] = ("en",), default: str = "en") -> Renderer:
     """One Renderer per set of locales in a process: compiling every template costs ~0.1 s, and
@@ -98,7 +107,9 @@ class Renderer:
             auto_reload=False,
             keep_trailing_newline=False,
         )
-        self.env.filters.update(money=_money, when=_when, mask=_mask, country=_country)
+        self.env.filters.update(
+            money=_money, when=_when, mask=_mask, country=_country, payment_link=_payment_link
+        )
         self._cache: dict[tuple[str, str], Template] = {}
         self._static: dict[tuple[str, str], str] = {}
         for locale in locales:
@@ -122,7 +133,7 @@ class Renderer:
             return static
         template = self._cache.get((locale, key)) or self._cache.get((self.default, key))
         if template is None:
-            raise KeyError(f"no template for message key {key!r}")
+            raise TemplateProblem(f"no template for message key {key!r}")
         try:
             return template.render({"_locale": locale, **values}).strip()
         except UndefinedError as exc:

@@ -1,4 +1,8 @@
-"""`paychat telegram`: the real bot, on Telegram's Bot API (or a local one via `--base-url`)."""
+"""`paychat telegram`: the real bot, on Telegram's Bot API (or a local one via `--base-url`).
+
+`open_telegram` composes it (connection, engine, transport) for `run_bot`, the Telegram scenario
+runner and the tests alike.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,19 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from rich.console import Console
 
 from bot.engine import Engine
-from core.clock import SecureIds, SystemClock
+from bot.runtime import deep_link_base, open_engine
+from bot.transports.telegram import TelegramTransport, Webhook, bot_commands, connect
+from core.clock import Clock, IdSource, SecureIds, SystemClock
+from core.errors import PayChatError
 from core.settings import Settings
-from storage.base import StorageError
-from storage.sqlite import SqliteStore
+from payments.rails import Rails
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 
@@ -29,10 +38,6 @@ async def run_bot(
     port: int,
     secret: str | None,
 ) -> int:
-    from telegram.error import TelegramError
-
-    from bot.transports.telegram import TelegramTransport
-
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
         print(
@@ -41,55 +46,78 @@ async def run_bot(
             file=sys.stderr,
         )
         return 2
-    try:
-        store = await SqliteStore.open(settings.storage.path, settings.storage.synchronous)
-    except StorageError as exc:
-        print(f"paychat telegram: {exc}", file=sys.stderr)
-        return 2
-    engine = Engine(store, settings, SystemClock(), SecureIds())
     sender = {
         "per_chat_rate": 1.0 / settings.telegram.per_chat_interval.total_seconds(),
         "global_rate": float(settings.telegram.global_per_second),
     }
-    transport = TelegramTransport(engine, token, base_url, sender)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    hook = Webhook(webhook, listen, port, secret) if webhook else None
     try:
-        try:
-            await transport.start(polling=webhook is None)
-            if webhook is not None and transport.app.updater is not None:
-                await transport.app.updater.start_webhook(
-                    listen=listen, port=port, webhook_url=webhook, secret_token=secret
-                )
-        except TelegramError as exc:
-            # PTB names the token in some messages (InvalidToken, URLs): never print it.
-            reason = str(exc).replace(token, "•••")
-            where = base_url or "https://api.telegram.org/bot"
-            print(
-                f"paychat telegram: cannot start on the Bot API at {where}: {reason}",
-                file=sys.stderr,
+        async with open_telegram(
+            settings,
+            settings.storage.path,
+            token,
+            base_url=base_url,
+            clock=SystemClock(),
+            ids=SecureIds(),
+            sender_options=sender,
+        ) as (_, transport):
+            await transport.start(webhook=hook)
+            gc.freeze()  # what start-up loaded lives as long as the bot: collections skip it
+            console.print(
+                f"PayChat is running as @{transport.app.bot.username} "
+                f"({'webhook' if webhook else 'polling'}"
+                f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
             )
-            return 2
-        except OSError as exc:  # the webhook's port: taken, or not ours to bind
-            print(
-                f"paychat telegram: cannot listen for the webhook on {listen}:{port}: "
-                f"{exc.strerror or exc}",
-                file=sys.stderr,
-            )
-            return 2
-        me = transport.app.bot.username
-        gc.freeze()  # what start-up loaded lives as long as the bot: full collections skip it
-        console.print(
-            f"PayChat is running as @{me} ({'webhook' if webhook else 'polling'}"
-            f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
-        )
-        await stop.wait()
-    finally:
-        try:
-            await transport.stop()
-        finally:
-            await store.close()  # an open store would keep the process from exiting
+            await stop.wait()
+    except PayChatError as exc:
+        print(f"paychat telegram: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+@asynccontextmanager
+async def open_telegram(
+    settings: Settings,
+    db_path: str,
+    token: str,
+    *,
+    base_url: str | None = None,
+    clock: Clock,
+    ids: IdSource,
+    rails: Rails | None = None,
+    sender_options: dict[str, Any] | None = None,
+) -> AsyncIterator[tuple[Engine, TelegramTransport]]:
+    """The bot on Telegram, composed: the Bot API connection (getMe answered), the engine, whose
+    payment links name the bot getMe reported (not the config's `bot_username`), and the
+    transport over the engine's door and outbox, given to the body not yet started. Ended in
+    reverse: the transport stops (also after a start that failed half way), then the engine
+    and its store close, then the connection. A start-up failure is a `PayChatError`:
+    `TransportError` (the Bot API), `StorageError` (the database)."""
+    async with (
+        connect(token, base_url) as app,
+        open_engine(
+            settings,
+            db_path,
+            clock=clock,
+            ids=ids,
+            rails=rails,
+            link_base=deep_link_base(app.bot.username),
+        ) as engine,
+    ):
+        transport = TelegramTransport(
+            app,
+            engine,
+            engine.outbox,
+            commands=bot_commands(settings),
+            pin_length=settings.security.pin_length,
+            sender_options=sender_options,
+        )
+        try:
+            yield engine, transport
+        finally:
+            await transport.stop()

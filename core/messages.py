@@ -2,7 +2,8 @@
 
 Both are frozen values, transport-neutral. Every outbound carries the **message key** of the
 template that produced it and every button a stable **id**, so tests and scenarios can assert on
-keys and ids and survive a reworded or translated template.
+keys and ids and survive a reworded or translated template. An inbound says what the person's
+app can do (`can_biometric`), never which transport it came by: no flow knows that.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ class Inbound:
     key: str
     user: str
     kind: InboundKind
-    transport: str = "sim"
+    # Set by the transport: the app can ask for a fingerprint or face (the simulator can;
+    # Telegram cannot). A job or an unknown app cannot.
+    can_biometric: bool = False
     # What a person typed may be a PIN, a card number or a code: never in a repr (aiosqlite
     # logs the repr of the work it runs at DEBUG level).
     text: str = field(default="", repr=False)

@@ -1,4 +1,9 @@
-"""`config.yaml` → validated, frozen settings. A bad file raises `ConfigError` naming the key."""
+"""`config.yaml` → validated, frozen settings. A bad file raises `ConfigError` naming the key.
+
+This is the edge where pydantic's `ValidationError`, yaml's `YAMLError` and the `OSError` of
+reading the file become `ConfigError`, and where a value that would only fail later (a locale
+Babel does not know, at engine start) is refused with its key instead.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from babel import UnknownLocaleError
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -19,14 +25,11 @@ from pydantic import (
     model_validator,
 )
 
-from core.money import Money
+from core.errors import ConfigError
+from core.money import Money, locale_of
 
 MethodKind = Literal["card", "upi", "pix", "paynow", "wallet"]
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the file, the key and the problem."""
 
 
 def _duration(value: object) -> timedelta:
@@ -71,6 +74,15 @@ class Market(_Frozen):
     banks: tuple[str, ...] = Field(min_length=1)
     wallets: tuple[str, ...] = ()
     limits: Limits
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            locale_of(value)
+        except (UnknownLocaleError, ValueError):  # not in Babel's data, or malformed
+            raise ValueError(f"unknown locale {value!r} (write it like en_IN)") from None
+        return value
 
     @field_validator("timezone")
     @classmethod

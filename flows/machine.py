@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from transitions import Machine
 
+from core.errors import InvariantBroken
 from core.messages import Inbound, OutboundKind
 from core.records import User
 from core.refs import InboundMessage
@@ -88,14 +89,14 @@ class Ctx:
     @property
     def me(self) -> User:
         if self.user is None:
-            raise LookupError("this step needs a registered party")
+            raise InvariantBroken("this step needs a registered party")
         return self.user
 
     @property
     def market(self) -> Market:
         market = self.settings.market(self.me.market)
         if market is None:
-            raise LookupError(f"market {self.me.market} is not configured")
+            raise InvariantBroken(f"market {self.me.market} is not configured")
         return market
 
     def say(

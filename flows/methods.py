@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
+from core.errors import InvariantBroken
 from core.records import MethodKind
 from core.refs import MethodButton
 from flows.machine import Btn, Flow, FlowModel
@@ -57,7 +58,8 @@ class Methods(FlowModel):
 
     def show_detail(self) -> None:
         method = self.ctx.tx.method(self.data["method"])
-        assert method is not None
+        if method is None:  # `method_ok` found it in this same event
+            raise InvariantBroken(f"method {self.data['method']} is gone")
         self.ctx.say(
             "methods.detail",
             label=method.label,

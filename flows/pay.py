@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import Enum, auto
 from typing import Any
 
+from core.errors import InvariantBroken
 from core.records import PaymentRequest
 from core.refs import MenuButton, MethodButton, RequestMessage
 from flows.conversation import refuse
@@ -59,7 +60,7 @@ class Pay(FlowModel):
     def request(self) -> PaymentRequest:
         request = self.ctx.tx.request(self.data["request"])
         if request is None:  # requests are never deleted; checked when the flow began
-            raise LookupError(f"request {self.data['request']} is gone")
+            raise InvariantBroken(f"request {self.data['request']} is gone")
         return request
 
     # -- opening the request ------------------------------------------------------------------
@@ -179,7 +180,7 @@ class Pay(FlowModel):
             amount=request.amount,
             id=request.id,
             business=business.name if business else "",
-            biometric=ctx.me.biometric and ctx.inbound.transport != "telegram",
+            biometric=ctx.me.biometric and ctx.inbound.can_biometric,
             length=ctx.settings.security.pin_length,
         )
 
@@ -207,7 +208,7 @@ class Pay(FlowModel):
 
     def _biometric_ok(self) -> bool:
         ctx = self.ctx
-        if not ctx.me.biometric or ctx.inbound.transport == "telegram":
+        if not ctx.me.biometric or not ctx.inbound.can_biometric:
             ctx.say("pay.biometric_unavailable", pin_pad=True)
             return False
         if self.text != "approve":

@@ -7,10 +7,10 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
+from core.errors import RailRefused
 from flows.machine import Btn, Flow, FlowModel
 from flows.sms import send_code
 from payments import codes
-from payments.rails.banks import BankRefused
 
 PURPOSE = "bank_verification"
 
@@ -120,7 +120,7 @@ class PaymentSetup(FlowModel):
             accounts = ctx.rails.banks.accounts(
                 ctx.tx, ctx.me.phone, self.data["bank"], ctx.market.currency
             )
-        except BankRefused:
+        except RailRefused:
             ctx.say("setup.bank_unavailable", bank=self.data["bank"], buttons=((Btn("retry"),),))
             return False
         self.data["accounts"] = {a.id: a.last4 for a in accounts}

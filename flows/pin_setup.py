@@ -1,5 +1,5 @@
 """The security PIN: set (twice, trivial PINs refused), change (needs the old PIN), reset after
-an SMS code, and biometric enrolment where the transport has biometrics (the simulator)."""
+an SMS code, and biometric enrolment where the person's app can prompt for it (the simulator)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class PinSetup(FlowModel):
 
     def show_menu(self) -> None:
         row = [Btn("change"), Btn("forgot")]
-        if self.ctx.inbound.transport != "telegram" and not self.ctx.me.biometric:
+        if self.ctx.inbound.can_biometric and not self.ctx.me.biometric:
             row.append(Btn("biometric"))
         self.ctx.say("pin.menu", buttons=(tuple(row),))
 
@@ -54,7 +54,7 @@ class PinSetup(FlowModel):
         self.finish()
 
     def biometric_available(self) -> bool:
-        return self.ctx.inbound.transport != "telegram"
+        return self.ctx.inbound.can_biometric
 
     # -- the current PIN or an SMS code -------------------------------------------------------
     def ask_current(self) -> None:

@@ -29,10 +29,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def link_url(ctx: Ctx, token: str) -> str:
-    return f"https://t.me/{ctx.settings.telegram.bot_username}?start={token}"
-
-
 def request_buttons() -> tuple[tuple[Btn, ...], ...]:
     return ((Btn("pay"), Btn("decline")),)
 
@@ -153,7 +149,7 @@ class AskForMoney(FlowModel):
         if token:
             ctx.say(
                 "link.created",
-                link=link_url(ctx, token),
+                link_token=token,
                 ref=RequestOwnerMessage(request.id).pack(),
                 buttons=((Btn("cancel"),),),
                 **common,

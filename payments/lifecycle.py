@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from core.errors import InvariantBroken
 from core.records import (
     Payment,
     PaymentRequest,
@@ -75,7 +76,7 @@ LIVE: frozenset[PaymentStatus] = frozenset({"authorising", "unknown"})
 Blocker = RequestStatus | Literal["pending", "cannot_receive"]
 
 
-class IllegalMove(RuntimeError):
+class IllegalMove(InvariantBroken):
     """A move the lifecycle table does not allow: a bug in the caller, never a person's doing."""
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from core.settings import ConfigError, Settings, load_settings
+from core.errors import ConfigError, PayChatError
+from core.settings import Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         # transaction, so what was committed stays and nothing is half-written.
         print("paychat: interrupted", file=sys.stderr)
         return 130
+    except PayChatError as exc:
+        # The tree's root (core/errors.py): a store that cannot be opened, a Bot API that cannot
+        # be used. One line and exit 2, as for a bad configuration; never a traceback.
+        print(f"paychat: {exc}", file=sys.stderr)
+        return 2
 
 
 def _main(argv: list[str] | None) -> int:

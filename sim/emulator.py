@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, urlparse
 
 from rich.console import Console
 
+from sim.errors import SimError
+
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_ANSWER = 200
@@ -30,7 +32,7 @@ _INT = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id", "max_c
 _JSON = {"reply_markup", "commands", "allowed_updates", "show_alert", "link_preview_options"}
 
 
-class ApiError(Exception):
+class ApiError(SimError):
     def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.code, self.description, self.retry_after = code, description, retry_after

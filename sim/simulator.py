@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from bot.engine import Engine
+from bot.transports.base import Handler, Outbox
 from core.clock import VirtualClock
 from core.messages import Button, Inbound, InboundKind, Outbound
 from core.refs import InboundMessage
+from sim.errors import SimError
 
 Channel = Literal["chat", "sms"]
 
@@ -58,17 +59,18 @@ class Party:
     sms: list[str] = field(default_factory=list)
 
 
-class PathsDisagree(AssertionError):
+class PathsDisagree(SimError):
     """A transport's two views of a chat differ (the Telegram runner's cross-check)."""
 
 
-class TapError(LookupError):
+class TapError(SimError):
     """A tap on a missing or ambiguous button; the message lists the buttons present."""
 
 
 class Simulator:
-    def __init__(self, engine: Engine, clock: VirtualClock) -> None:
+    def __init__(self, engine: Handler, outbox: Outbox, clock: VirtualClock) -> None:
         self.engine = engine
+        self.outbox = outbox
         self.clock = clock
         self.parties: dict[str, Party] = {}
         self.events: list[SeenEvent] = []
@@ -138,7 +140,13 @@ class Simulator:
         key = f"sim:{self._session}:{next(self._keys)}"
         me.chat.append(ChatMessage(InboundMessage(key).pack(), shown, from_bot=False))
         inbound = Inbound(
-            key=key, user=party, kind=kind, language=me.language, name=me.display_name, **fields
+            key=key,
+            user=party,
+            kind=kind,
+            can_biometric=True,  # the simulated phone has a fingerprint reader
+            language=me.language,
+            name=me.display_name,
+            **fields,
         )
         await self.deliver(await self.engine.handle(inbound))
         await self.settle()
@@ -164,6 +172,7 @@ class Simulator:
                     key=key,
                     user=party,
                     kind=kind,
+                    can_biometric=True,
                     language=me.language,
                     name=me.display_name,
                     **fields,
@@ -177,7 +186,7 @@ class Simulator:
         await self.settle()
 
     async def settle(self) -> None:
-        await self.deliver([o for _, o in await self.engine.undelivered()])
+        await self.deliver(await self.outbox.undelivered())
         await self.deliver(await self.engine.run_due())
 
     # -- delivery -------------------------------------------------------------------------------
@@ -188,7 +197,7 @@ class Simulator:
             if platform_id is not None:  # to a party not (yet) here: delivered later
                 done.append((out, platform_id))
         if done:
-            await self.engine.delivered(done)
+            await self.outbox.delivered(done)
 
     def _apply(self, out: Outbound) -> str | None:
         """Show `out` to its party; the platform id, or None when there is no such party."""

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from core.errors import DuplicateError as DuplicateError  # the port's errors, named here too
+from core.errors import StorageError as StorageError
 from core.messages import Outbound
 from core.money import Money
 from core.records import (
@@ -40,14 +42,6 @@ from core.records import (
 )
 
 T = TypeVar("T")
-
-
-class StorageError(Exception):
-    """The database failed (disk full, locked, corrupt); the unit of work did not commit."""
-
-
-class DuplicateError(StorageError):
-    """A uniqueness rule refused a write (e.g. a second live payment for one request)."""
 
 
 class Tx(Protocol):
@@ -164,7 +158,8 @@ class Tx(Protocol):
     def add_refunded(self, payment_id: str, amount: int) -> None: ...
     def refund(self, refund_id: str) -> Refund | None: ...
     def post(self, txn: str, entries: list[tuple[str, Money]], now: datetime) -> None:
-        """Post balanced ledger entries; raises ValueError when a currency does not sum to 0."""
+        """Post balanced ledger entries; raises InvariantBroken when a currency does not sum
+        to 0."""
         ...
 
     def account_balance(self, account: str, currency: str) -> int: ...

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from core.errors import StorageError
+
 ENV_KEY = "PAYCHAT_SECRET_KEY"
 
 
@@ -30,16 +32,29 @@ class Sealer:
 
     @classmethod
     def for_database(cls, db_path: str) -> Sealer:
-        if key := os.environ.get(ENV_KEY):
-            return cls(key.encode())
+        """A key that cannot be read, or is not a Fernet key, is a `StorageError` naming where
+        the key came from (never the key)."""
+        if secret := os.environ.get(ENV_KEY):
+            return cls._checked(secret.encode(), ENV_KEY)
         if db_path == ":memory:":
             return cls(Fernet.generate_key())
         path = Path(db_path).with_suffix(".key")
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(Fernet.generate_key())
-        return cls(path.read_bytes().strip())
+        try:
+            if not path.exists():
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(Fernet.generate_key())
+            key = path.read_bytes().strip()
+        except OSError as exc:
+            raise StorageError(f"cannot use the key file {path}: {exc.strerror or exc}") from None
+        return cls._checked(key, f"the key file {path}")
+
+    @classmethod
+    def _checked(cls, key: bytes, source: str) -> Sealer:
+        try:
+            return cls(key)
+        except ValueError:  # cryptography: not 32 url-safe base64-encoded bytes
+            raise StorageError(f"{source} does not hold a Fernet key") from None
 
     def seal(self, text: str) -> bytes:
         return self._fernet.encrypt(text.encode())
@@ -51,7 +66,7 @@ class Sealer:
         try:
             opened = self._fernet.decrypt(blob).decode()
         except InvalidToken:
-            raise ValueError("sealed value cannot be opened with this key") from None
+            raise StorageError("a sealed value cannot be opened with this key") from None
         if len(self._opened) >= _OPENED_KEPT:
             self._opened.clear()
         self._opened[bytes(blob)] = opened

@@ -47,28 +47,52 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 class SqliteStore:
-    def __init__(self, db: aiosqlite.Connection, sealer: Sealer) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, sealer: Sealer, record: list[Statements] | None = None
+    ) -> None:
         self._db = db
         self._sealer = sealer
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._closed = False
-        self._recorded: list[Statements] | None = None
+        self._recorded = record
         self._writer = asyncio.create_task(self._write_loop())
 
     @classmethod
     async def open(
-        cls, path: str, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+        cls,
+        path: str,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        *,
+        record: list[Statements] | None = None,
     ) -> SqliteStore:
+        """`record` (for `paychat bench` only): every statement a committed unit runs (reads and
+        writes, with their parameters, in commit order, one list per unit) is appended to it.
+        The bench replays them with plain sqlite3: the writes alone are the storage ceiling; all
+        of them show what the engine's SQL costs without the engine."""
+        connecting = aiosqlite.connect(path, isolation_level=None)
         try:
-            db = await aiosqlite.connect(path, isolation_level=None)
+            db = await connecting
+        except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread when the connection fails but does not wait for
+            # it; a worker that outlives the event loop dies with a traceback on stderr. It
+            # ends at once (a closed connection has nothing left to run).
+            connecting._thread.join()
+            raise StorageError(f"cannot open {path}: {exc}") from None
+        try:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute(f"PRAGMA synchronous={synchronous}")
             await db.execute("PRAGMA foreign_keys=ON")
             await db.execute("PRAGMA busy_timeout=5000")
             await db._execute(migrate, db._conn)  # type: ignore[no-untyped-call]  # see below
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open {path}: {exc}") from None
-        return cls(db, Sealer.for_database(path))
+            sealer = Sealer.for_database(path)
+        except BaseException as exc:
+            # Opened half way (not a database, a migration or the key failed): close what
+            # opened, or its thread keeps the process alive.
+            await db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot open {path}: {exc}") from None
+            raise
+        return cls(db, sealer, record)
 
     async def run(self, work: Callable[[SqliteTx], T]) -> T:
         if self._closed:
@@ -76,22 +100,6 @@ class SqliteStore:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((work, future))
         return await future
-
-    def record(self) -> list[Statements]:
-        """From now on, append every statement a committed unit runs (reads and writes, with
-        their parameters, in commit order, one list per unit) to the returned list.
-        `paychat bench` replays them with plain sqlite3: the writes alone are the storage
-        ceiling; all of them show what the engine's SQL costs without the engine."""
-        self._recorded = []
-        return self._recorded
-
-    async def backup(self, path: str) -> None:
-        """Copy the database, between two batches, to a new file."""
-        target = sqlite3.connect(path, check_same_thread=False)  # filled on aiosqlite's thread
-        try:
-            await self._db.backup(target)
-        finally:
-            target.close()
 
     async def close(self) -> None:
         if self._closed:

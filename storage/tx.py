@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol, cast
 
+from core.errors import DuplicateError, InvariantBroken
 from core.messages import Button, Outbound
 from core.money import Money
 from core.records import (
@@ -22,7 +23,6 @@ from core.records import (
     SmsCode,
     User,
 )
-from storage.base import DuplicateError
 from storage.sealer import Sealer
 
 
@@ -611,7 +611,7 @@ class SqliteTx:
         for _, money in entries:
             sums[money.currency] = sums.get(money.currency, 0) + money.minor
         if any(sums.values()):
-            raise ValueError(f"unbalanced ledger posting {txn}: {sums}")
+            raise InvariantBroken(f"unbalanced ledger posting {txn}: {sums}")
         self.c.executemany(
             "INSERT INTO ledger (txn, account, currency, amount, created_at) VALUES (?,?,?,?,?)",
             [(txn, account, m.currency, m.minor, _t(now)) for account, m in entries],

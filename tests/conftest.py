@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings, load_settings
-from sim.app import simulator
+from sim.scenarios.world import World, open_world
 from sim.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,9 +20,16 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def sim(settings: Settings, tmp_path: Path) -> AsyncIterator[Simulator]:
-    async with simulator(settings, str(tmp_path / "paychat.db"), START) as s:
-        yield s
+async def world(settings: Settings, tmp_path: Path) -> AsyncIterator[World]:
+    """An engine on a fresh database with the simulator in front; `world.store` reads what the
+    engine wrote."""
+    async with open_world(settings, START, db=str(tmp_path / "paychat.db")) as w:
+        yield w
+
+
+@pytest.fixture
+def sim(world: World) -> Simulator:
+    return world.sim
 
 
 def keys(sim: Simulator, party: str, since: int = 0) -> list[str]:

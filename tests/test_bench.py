@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
+from bot.runtime import open_engine
 from core.clock import SeededIds, VirtualClock
 from core.messages import Inbound
 from core.settings import Settings
-from sim.bench import START, _ceiling, _own_sql, report, run
+from sim.bench import START, _ceiling, _copy, _own_sql, report, run
 from sim.cli import main
-from storage.sqlite import SqliteStore, Statements
+from storage.sqlite import Statements
 from storage.tx import SqliteTx
 
 
@@ -67,21 +67,23 @@ async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
 async def test_the_replays_write_exactly_the_rows_the_engine_wrote(
     settings: Settings, tmp_path: Path, replay: Callable[[Path, str, list[Statements], int], float]
 ) -> None:
-    store = await SqliteStore.open(str(tmp_path / "engine.db"))
-    engine = Engine(store, settings, VirtualClock(START), SeededIds(3))
-    await engine.handle(Inbound(key="k0", user="ana", kind="command", text="/start"))
-    await store.backup(str(tmp_path / "replay.db"))
-    units = store.record()
-    for n, text in enumerate(["/start", "business", "Ana's Shop", "+91 98765 43210"], 1):
-        await engine.handle(Inbound(key=f"k{n}", user="ana", kind="text", text=text))
+    db = str(tmp_path / "engine.db")
+    async with open_engine(settings, db, clock=VirtualClock(START), ids=SeededIds(3)) as engine:
+        await engine.handle(Inbound(key="k0", user="ana", kind="command", text="/start"))
+    _copy(db, tmp_path / "replay.db")
+    units: list[Statements] = []
+    async with open_engine(
+        settings, db, clock=VirtualClock(START), ids=SeededIds(3), record=units
+    ) as engine:
+        for n, text in enumerate(["/start", "business", "Ana's Shop", "+91 98765 43210"], 1):
+            await engine.handle(Inbound(key=f"k{n}", user="ana", kind="text", text=text))
 
-    def fails_after_writing(tx: SqliteTx) -> None:
-        tx.claim("rolled-back", START)
-        raise RuntimeError("this unit rolls back")
+        def fails_after_writing(tx: SqliteTx) -> None:
+            tx.claim("rolled-back", START)
+            raise RuntimeError("this unit rolls back")
 
-    with pytest.raises(RuntimeError):
-        await store.run(fails_after_writing)
-    await store.close()
+        with pytest.raises(RuntimeError):
+            await engine.store.run(fails_after_writing)
     assert any(sql.startswith("SELECT") for unit in units for sql, _ in unit)
     assert any(sql.startswith("INSERT") for unit in units for sql, _ in unit)
     assert replay(tmp_path / "replay.db", "NORMAL", units, 4) > 0

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.settings import ConfigError, load_settings
+from core.errors import ConfigError
+from core.settings import load_settings
 from sim.cli import main
 from tests.conftest import ROOT
 
@@ -42,6 +43,8 @@ def test_shipped_config_is_valid() -> None:
         (lambda d: d["security"].update(pin_lock="soon"), "security.pin_lock"),
         (lambda d: d["markets"]["BR"].update(methods=["cash"]), "markets.BR.methods.0"),
         (lambda d: d.update(surprise=1), "surprise"),
+        # Babel would refuse it only when the engine starts, with a traceback
+        (lambda d: d["markets"]["IN"].update(locale="xx_QQ"), "markets.IN.locale"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, mutate: object, named: str) -> None:

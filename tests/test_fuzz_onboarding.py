@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from core.settings import Settings
 from sim.app import simulator
+from sim.simulator import TapError
 from tests.conftest import START
 
 junk = st.one_of(
@@ -50,7 +51,7 @@ async def _drive(settings: Settings, steps: list[tuple[str, str]], prefix: int) 
                 else:
                     try:
                         await sim.tap("x", value)
-                    except LookupError:
+                    except TapError:
                         continue
                 new = sim.events[before:]
                 assert new, f"no answer to {kind} {value!r}"

@@ -5,11 +5,13 @@ from pathlib import Path
 from core.messages import Inbound
 from core.settings import Settings
 from sim.app import simulator
+from sim.scenarios.world import World, open_world
 from sim.simulator import Simulator
 from tests.conftest import START, keys, onboard
 
 
-async def test_business_onboards_with_a_shared_contact(sim: Simulator) -> None:
+async def test_business_onboards_with_a_shared_contact(world: World) -> None:
+    sim = world.sim
     await onboard(sim, "shop", "business", "+91 98765 43210", "Chai Point")
     assert keys(sim, "shop") == [
         "welcome",
@@ -18,7 +20,7 @@ async def test_business_onboards_with_a_shared_contact(sim: Simulator) -> None:
         "onboarding.done",
         "menu",
     ]
-    user = await sim.engine.store.run(lambda tx: tx.user("shop"))
+    user = await world.store.run(lambda tx: tx.user("shop"))
     assert user is not None
     assert (user.role, user.phone, user.market, user.name) == (
         "business",
@@ -28,18 +30,20 @@ async def test_business_onboards_with_a_shared_contact(sim: Simulator) -> None:
     )
 
 
-async def test_customer_types_a_number_and_uses_the_display_name(sim: Simulator) -> None:
+async def test_customer_types_a_number_and_uses_the_display_name(world: World) -> None:
+    sim = world.sim
     sim.add_party("maria", "Maria", phone="+55 11 91234 5678")
     await sim.text("maria", "/start")
     await sim.tap("maria", "customer")
     await sim.text("maria", "+55 11 91234-5678")
     assert keys(sim, "maria")[-2:] == ["onboarding.done", "menu"]
-    user = await sim.engine.store.run(lambda tx: tx.user("maria"))
+    user = await world.store.run(lambda tx: tx.user("maria"))
     assert user is not None
     assert (user.market, user.name) == ("BR", "Maria")
 
 
-async def test_refused_markets_name_the_supported_ones(sim: Simulator) -> None:
+async def test_refused_markets_name_the_supported_ones(world: World) -> None:
+    sim = world.sim
     for name, phone, country in (
         ("pablo", "+34 612 345 678", "Spain"),
         ("ana", "+52 55 1234 5678", "Mexico"),
@@ -52,7 +56,7 @@ async def test_refused_markets_name_the_supported_ones(sim: Simulator) -> None:
         assert last.key == "onboarding.country_unsupported"
         assert country in last.text
         assert all(m in last.text for m in ("Brazil", "India", "Singapore"))
-        assert await sim.engine.store.run(lambda tx, n=name: tx.user(n)) is None
+        assert await world.store.run(lambda tx, n=name: tx.user(n)) is None
 
 
 async def test_someone_elses_contact_and_bad_numbers_are_refused(sim: Simulator) -> None:
@@ -68,12 +72,13 @@ async def test_someone_elses_contact_and_bad_numbers_are_refused(sim: Simulator)
     assert keys(sim, "asha")[-2:] == ["onboarding.done", "menu"]
 
 
-async def test_unexpected_input_keeps_the_state(sim: Simulator) -> None:
+async def test_unexpected_input_keeps_the_state(world: World) -> None:
+    sim = world.sim
     sim.add_party("asha", phone="+91 98123 45678")
     await sim.text("asha", "/start")
     await sim.text("asha", "hello?")
     assert sim.events[-1].key == "error.not_understood"
-    conv = await sim.engine.store.run(lambda tx: tx.conversation("asha"))
+    conv = await world.store.run(lambda tx: tx.conversation("asha"))
     assert conv is not None
     assert conv[:2] == ("onboarding", "CHOOSE_ROLE")
     await sim.tap("asha", "customer")
@@ -130,10 +135,10 @@ async def test_redelivered_rows_are_marked_delivered(settings: Settings, tmp_pat
     async with simulator(settings, db, START) as sim:
         await sim.engine.handle(Inbound(key="k1", user="asha", kind="command", text="/start"))
     async with simulator(settings, db, START) as sim:
-        assert len(await sim.engine.undelivered()) == 1  # asha is not in this simulator yet
+        assert len(await sim.outbox.undelivered()) == 1  # asha is not in this simulator yet
         sim.add_party("asha", phone="+91 98123 45678")
         await sim.settle()
-        assert await sim.engine.undelivered() == []
+        assert await sim.outbox.undelivered() == []
 
 
 async def test_a_wallet_is_offered_where_the_market_has_one(
@@ -148,7 +153,8 @@ async def test_a_wallet_is_offered_where_the_market_has_one(
         }
     )
     with_wallet = settings.model_copy(update={"markets": {**settings.markets, "IN": india}})
-    async with simulator(with_wallet, str(tmp_path / "w.db"), START) as sim:
+    async with open_world(with_wallet, START, db=str(tmp_path / "w.db")) as world:
+        sim = world.sim
         await onboard(sim, "asha", "customer", "+91 98123 45678")
         await sim.text("asha", "/methods")
         await sim.tap("asha", "add")
@@ -156,5 +162,5 @@ async def test_a_wallet_is_offered_where_the_market_has_one(
         assert sim.events[-1].key == "methods.choose_wallet"
         await sim.tap("asha", label="Chai Wallet")
         assert sim.events[-1].key == "methods.added"
-        methods = await sim.engine.store.run(lambda tx: tx.methods("asha"))
+        methods = await world.store.run(lambda tx: tx.methods("asha"))
         assert [(m.kind, m.label) for m in methods] == [("wallet", "Chai Wallet")]

@@ -8,12 +8,13 @@ import pytest
 from rich.console import Console
 
 from sim.repl import Repl, parse_duration
+from sim.scenarios.world import World
 from sim.simulator import Simulator
 
 
-async def test_a_person_onboards_two_parties_in_the_simulator(sim: Simulator) -> None:
+async def test_a_person_onboards_two_parties_in_the_simulator(world: World) -> None:
     out = io.StringIO()
-    repl = Repl(sim, Console(file=out, width=120))
+    repl = Repl(world.sim, Console(file=out, width=120))
     for line in (
         ":new shop +919876543210 Chai Point",
         "/start",
@@ -37,7 +38,7 @@ async def test_a_person_onboards_two_parties_in_the_simulator(sim: Simulator) ->
     assert "someone else's" in shown
     assert "All set, Asha!" in shown
     assert "pick 1 to" in shown  # a bad button number is explained, not a crash
-    assert await sim.engine.store.run(lambda tx: tx.user("asha")) is not None
+    assert await world.store.run(lambda tx: tx.user("asha")) is not None
 
 
 def test_durations_are_read_like_the_scenarios() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import pytest
 from telegram import Bot
 
 from bot.engine import Engine
-from bot.transports.telegram import TelegramTransport
+from bot.runtime import open_engine
+from bot.telegram_main import open_telegram
+from bot.transports.telegram import TelegramTransport, Webhook
 from bot.transports.telegram_sender import Bucket, TelegramSender
 from core.clock import SeededIds, VirtualClock
 from core.messages import Button, Inbound, Outbound
@@ -23,8 +26,8 @@ from sim.cli import main
 from sim.emulator import ApiError, Emulator
 from sim.scenarios.loader import cases, load_yaml
 from sim.scenarios.runner import run_case, simulator_only
-from sim.scenarios.telegram_world import NO_PACING, TelegramSimulator
-from storage.sqlite import SqliteStore
+from sim.scenarios.telegram_world import NO_PACING, TelegramSimulator, open_telegram_world
+from sim.scenarios.world import seed
 from tests.conftest import ROOT, START
 
 TOKEN = "123456:TESTS"
@@ -69,9 +72,24 @@ def emulator() -> Emulator:
 
 @pytest.fixture
 async def engine(settings: Settings, tmp_path: Path) -> AsyncIterator[Engine]:
-    store = await SqliteStore.open(str(tmp_path / "tg.db"))
-    yield Engine(store, settings, VirtualClock(START), SeededIds())
-    await store.close()
+    db = str(tmp_path / "tg.db")
+    async with open_engine(settings, db, clock=VirtualClock(START), ids=SeededIds()) as engine:
+        yield engine
+
+
+def on_the_emulator(
+    emulator: Emulator, settings: Settings, tmp_path: Path, **options: Any
+) -> contextlib.AbstractAsyncContextManager[tuple[Engine, TelegramTransport]]:
+    """The bot as `paychat telegram` composes it, on the emulator and a virtual clock."""
+    return open_telegram(
+        settings,
+        str(tmp_path / "bot.db"),
+        TOKEN,
+        base_url=emulator.base_url,
+        clock=VirtualClock(START),
+        ids=SeededIds(),
+        **options,
+    )
 
 
 class FakeTime:
@@ -111,7 +129,7 @@ async def test_the_sender_paces_each_chat_and_honours_retry_after(
     fake = FakeTime()
     bot = await _bot(emulator)
     sender = TelegramSender(
-        bot, engine, per_chat_rate=1.0, per_chat_burst=2, clock=fake.clock, sleep=fake.sleep
+        bot, engine.outbox, per_chat_rate=1.0, per_chat_burst=2, clock=fake.clock, sleep=fake.sleep
     )
     try:
         emulator.inject("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
@@ -134,7 +152,7 @@ async def test_a_blocked_bot_is_recorded_and_not_retried(
     emulator.state.blocked.add(502)
     bot = await _bot(emulator)
     fake = FakeTime()
-    sender = TelegramSender(bot, engine, clock=fake.clock, sleep=fake.sleep)
+    sender = TelegramSender(bot, engine.outbox, clock=fake.clock, sleep=fake.sleep)
     try:
         sender.enqueue(
             [
@@ -215,19 +233,21 @@ def test_every_button_id_the_flows_use_fits_in_callback_data() -> None:
 
 
 @pytest.fixture
-async def asha(emulator: Emulator, engine: Engine) -> AsyncIterator[TelegramSimulator]:
+async def asha(
+    emulator: Emulator, settings: Settings, tmp_path: Path
+) -> AsyncIterator[TelegramSimulator]:
     """A customer onboarded through the real adapter, polling the emulator."""
-    transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
-    sim = TelegramSimulator(engine, engine.clock, emulator, transport)  # type: ignore[arg-type]
-    await transport.start(polling=True, tick=0)
-    try:
+    bot = on_the_emulator(emulator, settings, tmp_path, sender_options=NO_PACING)
+    async with bot as (engine, transport):
+        clock = engine.clock
+        assert isinstance(clock, VirtualClock)
+        sim = TelegramSimulator(engine, engine.outbox, clock, emulator, transport)
+        await transport.start(polling=True, tick=0)
         sim.add_party("asha", "Asha", phone="+91 98123 45678")
         await sim.text("asha", "/start")
         await sim.tap("asha", "customer")
         await sim.share_contact("asha")
         yield sim
-    finally:
-        await transport.stop()
 
 
 async def test_the_pin_keypad_never_makes_a_chat_message(
@@ -262,23 +282,20 @@ async def test_a_message_without_text_gets_an_answer_not_silence(
 
 
 async def test_a_restart_delivers_what_was_committed_but_not_sent(
-    emulator: Emulator, engine: Engine
+    emulator: Emulator, settings: Settings, tmp_path: Path
 ) -> None:
     emulator.add_user(504, "Maria")
-    outs = await engine.handle(Inbound(key="tg:1", user="504", kind="command", text="/start"))
-    assert [o.key for o in outs] == ["welcome"]  # committed; the process "dies" before sending
-    transport = TelegramTransport(engine, TOKEN, emulator.base_url)
-    await transport.start(polling=False, tick=0)
-    try:
+    async with on_the_emulator(emulator, settings, tmp_path) as (engine, transport):
+        outs = await engine.handle(Inbound(key="tg:1", user="504", kind="command", text="/start"))
+        assert [o.key for o in outs] == ["welcome"]  # committed; "dies" before sending
+        await transport.start(polling=False, tick=0)
         await transport.sender.idle()
         chat = emulator.chat(504)
         assert [m["text"].split("!")[0] for m in chat] == ["Welcome to PayChat"]
         buttons = chat[0]["reply_markup"]["inline_keyboard"][0]
         assert [b["callback_data"] for b in buttons] == ["business", "customer"]
-        assert await engine.undelivered() == []
+        assert await engine.outbox.undelivered() == []
         assert emulator.state.commands, "setMyCommands is called at start"
-    finally:
-        await transport.stop()
     assert Button("x", "y")  # the value types are plain
 
 
@@ -346,23 +363,16 @@ def test_a_webhook_port_in_use_is_a_clear_error(emulator: Emulator, tmp_path: Pa
 
 
 async def test_webhook_mode_receives_updates_with_the_secret(
-    emulator: Emulator, engine: Engine
+    emulator: Emulator, settings: Settings, tmp_path: Path
 ) -> None:
     import socket
 
     with socket.socket() as probe:  # a free port for the webhook listener
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    transport = TelegramTransport(engine, TOKEN, emulator.base_url)
-    await transport.start(polling=False, tick=0)
-    assert transport.app.updater is not None
-    try:
-        await transport.app.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            webhook_url=f"http://127.0.0.1:{port}/",
-            secret_token="s3cret",
-        )
+    hook = Webhook(f"http://127.0.0.1:{port}/", "127.0.0.1", port, "s3cret")
+    async with on_the_emulator(emulator, settings, tmp_path) as (_, transport):
+        await transport.start(webhook=hook, tick=0)
         assert emulator.state.webhook == {
             "url": f"http://127.0.0.1:{port}/",
             "secret_token": "s3cret",
@@ -374,5 +384,18 @@ async def test_webhook_mode_receives_updates_with_the_secret(
         assert emulator.chat(601)[-1]["text"].startswith("Welcome to PayChat")
         with pytest.raises(ApiError, match="webhook is active"):
             emulator.call("getUpdates", {})
-    finally:
-        await transport.stop()
+
+
+async def test_payment_links_name_the_bot_telegram_reports_not_the_config(
+    settings: Settings,
+) -> None:
+    shop = {"role": "business", "phone": "+91 98765 43210", "name": "Chai Point"}
+    async with open_telegram_world(settings, START, bot_username="RealNameBot") as world:
+        await seed(world, {"shop": shop}, {"shop": {"payments": {"bank": "HDFC Bank"}}})
+        await world.sim.text("shop", "/link")
+        await world.sim.text("shop", "499")
+        await world.sim.tap("shop", "skip")
+    created = [e.text for e in world.sim.events if e.key == "link.created"]
+    assert len(created) == 1
+    assert "https://t.me/RealNameBot?start=" in created[0]
+    assert settings.telegram.bot_username not in created[0]

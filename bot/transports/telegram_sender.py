@@ -28,7 +28,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.engine import Engine
+from bot.outbox import Outbox
 from core.messages import Outbound
 
 log = logging.getLogger("paychat.telegram")
@@ -85,7 +85,7 @@ class TelegramSender:
     def __init__(
         self,
         bot: Bot,
-        engine: Engine,
+        outbox: Outbox,
         *,
         per_chat_rate: float = 1.0,
         per_chat_burst: int = 3,
@@ -94,7 +94,7 @@ class TelegramSender:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_retries: int = 5,
     ) -> None:
-        self.bot, self.engine = bot, engine
+        self.bot, self.outbox = bot, outbox
         self._rate, self._burst, self._clock, self._sleep = (
             per_chat_rate,
             per_chat_burst,
@@ -138,7 +138,7 @@ class TelegramSender:
                 out = queue.get_nowait()
                 try:
                     platform_id = await self._deliver(out, bucket)
-                    await self.engine.delivered([(out, platform_id)])
+                    await self.outbox.delivered([(out, platform_id)])
                     for observer in self.observers:
                         observer(Delivery(out, platform_id))
                 except Exception:
@@ -193,7 +193,7 @@ class TelegramSender:
             markup = self._markup(out)
             message = await self.bot.send_message(chat_id, out.text, reply_markup=markup)
             return str(message.message_id)
-        platform_id = await self.engine.platform_id(out.to, out.ref)
+        platform_id = await self.outbox.platform_id(out.to, out.ref)
         if platform_id is None:
             log.warning("no platform message for %s %s; skipped", out.kind, out.ref)
             return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from core.errors import RailRefused
 from core.money import Money
 from core.records import BankAccount
 from payments.rails.base import CallLog, Injections, RailResult
@@ -15,25 +16,18 @@ if TYPE_CHECKING:
 DEFAULT_BALANCE_MINOR = 5_000_000
 
 
-class BankRefused(Exception):
-    """The bank would not answer (an injected fault or an outage)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
 class Banks:
     def __init__(self, injections: Injections, log: CallLog) -> None:
         self._inject = injections
         self._log = log
 
     def accounts(self, tx: Tx, phone: str, bank: str, currency: str) -> list[BankAccount]:
-        """The accounts `bank` holds for `phone`: one to three, the same every time."""
+        """The accounts `bank` holds for `phone`: one to three, the same every time. Raises
+        `RailRefused` when the bank will not answer."""
         self._log.record("bank.accounts", phone=phone, bank=bank)
         fault = self._inject.take("bank.accounts", {"bank": bank})
         if fault is not None and fault.outcome != "ok":
-            raise BankRefused(fault.code or "bank_unavailable")
+            raise RailRefused(fault.code or "bank_unavailable")
         found = tx.bank_accounts(phone, bank)
         if found:
             return found

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from sim.errors import SimError
+
 
 class Node(dict[str, Any]):
     """A YAML mapping that remembers where it was written."""
@@ -23,7 +25,7 @@ class NodeList(list[Any]):
     line: int = 0
 
 
-class ScenarioError(Exception):
+class ScenarioError(SimError):
     """A scenario file is not valid; the message starts with `file:line:`."""
 
     def __init__(self, file: str, line: int, message: str) -> None:

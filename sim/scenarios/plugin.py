@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from core.settings import Settings, load_settings
+from sim.errors import SimError
 from sim.scenarios.loader import Case, ScenarioError, cases
 from sim.scenarios.runner import run_case
 
@@ -43,8 +44,8 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Fil
     return None
 
 
-class ScenarioFailure(Exception):
-    pass
+class ScenarioFailure(SimError):
+    """A case failed; the message is its report."""
 
 
 _SETTINGS: dict[str, Settings] = {}

@@ -14,6 +14,7 @@ from core.messages import InboundKind
 from core.money import Money
 from core.settings import Settings
 from payments.rails.base import Fault
+from sim.errors import SimError
 from sim.scenarios import probes
 from sim.scenarios.lint import lint
 from sim.scenarios.loader import Case, Node, ScenarioError, load_yaml, where
@@ -27,7 +28,9 @@ from storage.base import Tx
 DEFAULT_START = "2026-03-01T10:00:00+00:00"
 
 
-class StepFailed(Exception):
+class StepFailed(SimError):
+    """A step did not see what it expected; `file` and `line` name the step."""
+
     def __init__(self, node: object, message: str) -> None:
         file, line = where(node)
         super().__init__(message)

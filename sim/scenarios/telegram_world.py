@@ -9,13 +9,14 @@ must agree.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.engine import Engine
+from bot.telegram_main import open_telegram
+from bot.transports.base import Handler, Outbox
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_sender import Delivery
 from core.clock import SeededIds, VirtualClock
@@ -26,16 +27,20 @@ from payments.rails import Rails
 from sim.emulator import Emulator
 from sim.scenarios.world import World
 from sim.simulator import ChatMessage, PathsDisagree, Simulator, TapError
-from storage.sqlite import SqliteStore
 
 TOKEN = "123456:SCENARIOS"
 
 
 class TelegramSimulator(Simulator):
     def __init__(
-        self, engine: Engine, clock: VirtualClock, emulator: Emulator, transport: TelegramTransport
+        self,
+        engine: Handler,
+        outbox: Outbox,
+        clock: VirtualClock,
+        emulator: Emulator,
+        transport: TelegramTransport,
     ) -> None:
-        super().__init__(engine, clock)
+        super().__init__(engine, outbox, clock)
         self.emulator = emulator
         self.transport = transport
         self.ids: dict[str, int] = {}
@@ -163,21 +168,30 @@ NO_PACING: dict[str, Any] = {"per_chat_burst": 1000, "global_rate": 100000.0}
 
 @asynccontextmanager
 async def open_telegram_world(
-    settings: Settings, start: datetime, seed: int = 0
+    settings: Settings, start: datetime, seed: int = 0, bot_username: str | None = None
 ) -> AsyncIterator[World]:
-    emulator = Emulator(TOKEN, settings.telegram.bot_username).start()
-    store = await SqliteStore.open(":memory:", settings.storage.synchronous)
-    try:
-        clock = VirtualClock(start)
-        rails = Rails.simulated()
-        engine = Engine(store, settings, clock, SeededIds(seed), rails)
-        transport = TelegramTransport(engine, TOKEN, emulator.base_url, NO_PACING)
-        sim = TelegramSimulator(engine, clock, emulator, transport)
-        try:
+    """`bot_username`: the emulated bot's name, as getMe reports it (default: the config's)."""
+    clock, ids, rails = VirtualClock(start), SeededIds(seed), Rails.simulated()
+    with emulated(bot_username or settings.telegram.bot_username) as emulator:
+        async with open_telegram(
+            settings,
+            ":memory:",
+            TOKEN,
+            base_url=emulator.base_url,
+            clock=clock,
+            ids=ids,
+            rails=rails,
+            sender_options=NO_PACING,
+        ) as (engine, transport):
+            sim = TelegramSimulator(engine, engine.outbox, clock, emulator, transport)
             await transport.start(polling=True, tick=0)
-            yield World(sim, engine, store, clock, rails, settings)
-        finally:
-            await transport.stop()
+            yield World(sim, engine, engine.store, clock, ids, rails, settings)
+
+
+@contextmanager
+def emulated(bot_username: str) -> Iterator[Emulator]:
+    emulator = Emulator(TOKEN, bot_username).start()
+    try:
+        yield emulator
     finally:
-        await store.close()
         emulator.stop()

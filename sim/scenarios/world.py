@@ -13,7 +13,8 @@ from typing import Any
 import phonenumbers
 
 from bot.engine import Engine
-from core.clock import SeededIds, VirtualClock
+from bot.runtime import open_engine
+from core.clock import IdSource, SeededIds, VirtualClock
 from core.money import Money
 from core.records import MethodKind, User
 from core.settings import Settings
@@ -24,16 +25,19 @@ from payments.rails import Rails
 from payments.wallet import add_bank_method, add_card, default_funds
 from sim.scenarios.loader import Node, ScenarioError, where
 from sim.simulator import Simulator
-from storage.base import Tx
-from storage.sqlite import SqliteStore
+from storage.base import Store, Tx
 
 
 @dataclass
 class World:
+    """Everything a scenario touches. `store` seeds `given` rows and answers `expect_state`
+    directly; the parties act only through `sim`."""
+
     sim: Simulator
     engine: Engine
-    store: SqliteStore
+    store: Store
     clock: VirtualClock
+    ids: IdSource
     rails: Rails
     settings: Settings
 
@@ -42,14 +46,10 @@ class World:
 async def open_world(
     settings: Settings, start: datetime, seed: int = 0, db: str = ":memory:"
 ) -> AsyncIterator[World]:
-    store = await SqliteStore.open(db, settings.storage.synchronous)
-    try:
-        clock = VirtualClock(start)
-        rails = Rails.simulated()
-        engine = Engine(store, settings, clock, SeededIds(seed), rails)
-        yield World(Simulator(engine, clock), engine, store, clock, rails, settings)
-    finally:
-        await store.close()
+    clock, ids, rails = VirtualClock(start), SeededIds(seed), Rails.simulated()
+    async with open_engine(settings, db, clock=clock, ids=ids, rails=rails) as engine:
+        sim = Simulator(engine, engine.outbox, clock)
+        yield World(sim, engine, engine.store, clock, ids, rails, settings)
 
 
 def _e164(phone: str, node: object) -> tuple[str, str]:
@@ -101,7 +101,7 @@ def _given(world: World, name: str, spec: Node, tx: Tx) -> None:
         raise ScenarioError(*where(spec), f"given {name!r}: the party is not registered")
     settings, now = world.settings, world.clock.now()
     market = settings.markets[user.market]
-    ids = world.engine.ids
+    ids = world.ids
     if "payments" in spec:
         payments = spec["payments"] or {}
         bank = str(payments.get("bank", market.banks[0]))

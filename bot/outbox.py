@@ -1,0 +1,45 @@
+"""The outbox as a transport sees it: what is left to deliver, what was delivered, and which
+platform message a logical ref became.
+
+The engine writes outbox rows inside each event's unit of work; this object is the other half,
+the bookkeeping a transport does after the commit. A transport depends on the engine's facade
+(`handle`, `run_due`) and on this, never on the engine's store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.messages import Outbound
+from storage.base import Store, Tx
+
+
+class Outbox:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def undelivered(self) -> list[Outbound]:
+        """What was committed but not yet delivered (after a restart, or to a party a transport
+        could not reach), oldest first, each with its outbox `seq` set."""
+        rows = await self._store.run(lambda tx: tx.undelivered())
+        return [replace(out, seq=seq) for seq, out in rows]
+
+    async def delivered(self, outs: list[tuple[Outbound, str]]) -> None:
+        """A transport reports what it delivered, with the platform's message id ("" when the
+        platform gives none, e.g. a toast), so a later edit or deletion finds the message."""
+
+        def work(tx: Tx) -> None:
+            tx.mark_delivered([o.seq for o, _ in outs if o.seq])
+            for out, platform_id in outs:
+                if out.kind == "send" and out.ref and platform_id:
+                    tx.remember_message(out.to, out.ref, platform_id)
+
+        await self._store.run(work)
+
+    async def platform_id(self, user: str, ref: str) -> str | None:
+        """The platform's id of the message a logical ref names (to edit or delete it)."""
+        return await self._store.run(lambda tx: tx.platform_id(user, ref))
+
+    async def ref_for(self, user: str, platform_id: str) -> str | None:
+        """The logical ref of a platform message (a button was tapped on it)."""
+        return await self._store.run(lambda tx: tx.ref_for(user, platform_id))

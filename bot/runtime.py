@@ -1,0 +1,61 @@
+"""The one composition root: settings and a database path in, a working `Engine` out, and its end.
+
+    async with open_engine(settings, "paychat.db", clock=SystemClock(), ids=SecureIds()) as engine:
+        outs = await engine.handle(inbound)
+
+It opens the store, builds the engine and, on the way out, stops the engine's PIN-hash threads
+and closes the store, in that order, whether the body returned or raised, and also when start-up
+fails half way (the store opened, the engine could not be built). An open store or a live
+thread pool would keep the process from exiting. Every command that runs the bot (`paychat
+telegram`, `chat`, `demo`, `test`, `bench`) and every test that needs an engine come in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.engine import Engine
+from core.clock import Clock, IdSource
+from core.settings import Settings
+from payments.rails import Rails
+from storage.sqlite import SqliteStore, Statements
+
+
+def deep_link_base(bot_username: str) -> str:
+    """A payment link is Telegram's deep link to the bot with the link's token as the start
+    parameter: opening it sends `/start <token>` (the simulator reads the token the same way)."""
+    return f"https://t.me/{bot_username}?start="
+
+
+@asynccontextmanager
+async def open_engine(
+    settings: Settings,
+    db_path: str,
+    *,
+    clock: Clock,
+    ids: IdSource,
+    rails: Rails | None = None,
+    link_base: str | None = None,
+    record: list[Statements] | None = None,
+) -> AsyncIterator[Engine]:
+    """`link_base`: where payment links point; by default the deep link of the configured
+    `telegram.bot_username` (the simulator's links). The Telegram transport passes the bot's
+    real username, from getMe. `record`: `paychat bench` only; every statement the engine's
+    committed units run is appended to it, one list per unit (see `SqliteStore.open`)."""
+    store = await SqliteStore.open(db_path, settings.storage.synchronous, record=record)
+    try:
+        engine = Engine(
+            store,
+            settings,
+            clock,
+            ids,
+            rails,
+            link_base=link_base or deep_link_base(settings.telegram.bot_username),
+        )
+        try:
+            yield engine
+        finally:
+            engine.close()
+    finally:
+        await store.close()

@@ -1,0 +1,21 @@
+"""The offline tools' branch of PayChat's exception tree (drawn whole in core/errors.py).
+
+    SimError                 the root of this branch; a PayChatError
+    ├── ScenarioError        a scenario file is not valid: `file:line: problem`  (scenarios/loader)
+    ├── StepFailed           a step did not see what it expected                 (scenarios/runner)
+    ├── ScenarioFailure      a failed case, as pytest reports it                 (scenarios/plugin)
+    ├── TapError             a tap on a button that is not there                 (simulator)
+    ├── PathsDisagree        the Telegram runner's two views of a chat differ    (simulator)
+    └── ApiError             the Bot API emulator refuses a call                 (emulator)
+
+Each is defined beside the code that raises it. None is an `AssertionError`: a scenario that
+fails is a finding the runner reports, not a broken assumption of the code.
+"""
+
+from __future__ import annotations
+
+from core.errors import PayChatError
+
+
+class SimError(PayChatError):
+    """An error of the simulator, the scenario runner or the Bot API emulator."""
