@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bot.outbox import Outbox
 from bot.render import Renderer, shared_renderer
 from core.clock import Clock, IdSource
-from core.errors import TemplateProblem
+from core.errors import StorageError, TemplateProblem
 from core.messages import Button, Inbound, Outbound
 from core.money import Money
 from core.records import User
@@ -104,6 +104,10 @@ class Engine:
             inbound = await self._with_pin_proof(inbound)
         try:
             return await self.store.run(partial(self._step, inbound))
+        except StorageError:
+            # The database could not take the event: nothing was committed, so the transport
+            # must not confirm it (Telegram sends it again) and nobody is told anything untrue.
+            raise
         except Exception as exc:
             # Never a traceback to a person: log the type only (messages may quote input), then
             # answer with a template in a unit of its own.

@@ -19,7 +19,9 @@ __all__ = ["Handler", "Outbox"]
 
 class Handler(Protocol):
     async def handle(self, inbound: Inbound) -> list[Outbound]:
-        """One event in, its committed replies out (never raises for a bad event)."""
+        """One event in, its committed replies out. A bad event gets an answer, never an
+        exception; only `StorageError` comes out, when nothing could be committed (the
+        transport then must not confirm the event to its platform)."""
         ...
 
     async def run_due(self) -> list[Outbound]:

@@ -16,18 +16,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
+from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, CallbackQuery, MaybeInaccessibleMessage, Update
-from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.render import shared_renderer
 from bot.transports.base import Handler, Outbox
-from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad
-from core.errors import TransportError
+from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad, retry_seconds
+from bot.transports.telegram_webhook import WebhookServer
+from core.errors import StorageError, TransportError
 from core.messages import Inbound, InboundKind
 from core.settings import Settings
 from payments.pin import LONGEST_PIN
@@ -100,10 +103,22 @@ def bot_commands(settings: Settings) -> tuple[tuple[str, str], ...]:
     return tuple((c, renderer.render(f"command.{c}", locale, {})) for c in COMMANDS)
 
 
+FULL, EMPTY = "●", "○"
+_TAPS_KEPT = 10_000  # keypad taps remembered against redelivery (Telegram keeps updates 24 h)
+
+
 @dataclass
 class Keypad:
     prompt: str
     digits: list[str] = field(default_factory=list)
+
+
+def _prompt_and_dots(shown: str) -> tuple[str, int]:
+    """A keypad message's prompt without its dot line, and how many digits that line shows."""
+    head, _, last = shown.rpartition("\n")
+    if head and last and set(last) <= {FULL, EMPTY}:
+        return head, last.count(FULL)
+    return shown, 0
 
 
 class TelegramTransport:
@@ -116,19 +131,24 @@ class TelegramTransport:
         commands: Sequence[tuple[str, str]],
         pin_length: int,
         sender_options: dict[str, Any] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        """`app` comes from `connect`; `pin_length` draws the keypad's empty dots."""
+        """`app` comes from `connect`; `pin_length` draws the keypad's empty dots; `sleep` is
+        how the receiving loop waits before asking again (injected by tests)."""
         self.app = app
-        self.app.add_handler(TypeHandler(Update, self.on_update))
         self.engine = engine
         self.outbox = outbox
         self.commands = tuple(commands)
         self.pin_length = pin_length
         self.sender = TelegramSender(self.app.bot, outbox, **(sender_options or {}))
         self.keypads: dict[tuple[int, int], Keypad] = {}
+        self._taps: OrderedDict[str, None] = OrderedDict()
         self.handled = asyncio.Condition()
         self.last_update = 0
         self._ticker: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._sleep = sleep
+        self._webhook: WebhookServer | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(
@@ -139,48 +159,44 @@ class TelegramTransport:
         produce goes out: tests). Due jobs run every `tick` seconds (0: never by themselves).
         A Bot API refusing to start, or a webhook port that cannot be bound, is a
         `TransportError`; `stop` undoes whatever had started."""
+        bot = self.app.bot
         with contextlib.suppress(TelegramError):
-            await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
+            await bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
         # A restart loses nothing: what was committed but not delivered goes out now.
-        self.sender.enqueue(
-            [out for out in await self.outbox.undelivered() if out.kind != "toast"]
-        )
-        await self.app.start()
-        updater = self.app.updater
+        self.sender.enqueue(await self.outbox.undelivered())
         try:
-            if webhook is not None and updater is not None:
+            if webhook is not None:
+                self._webhook = WebhookServer(
+                    bot, self.receive, path=urlsplit(webhook.url).path, secret=webhook.secret
+                )
                 try:
-                    await updater.start_webhook(
-                        listen=webhook.listen,
-                        port=webhook.port,
-                        webhook_url=webhook.url,
-                        secret_token=webhook.secret,
-                        allowed_updates=ALLOWED_UPDATES,
-                    )
+                    self._webhook.listen(webhook.listen, webhook.port)
                 except OSError as exc:  # the port: taken, or not ours to bind
                     raise TransportError(
                         f"cannot listen for the webhook on {webhook.listen}:{webhook.port}: "
                         f"{exc.strerror or exc}"
                     ) from None
-            elif polling and updater is not None:
-                await updater.start_polling(
-                    poll_interval=0.0, timeout=10, allowed_updates=ALLOWED_UPDATES
+                await bot.set_webhook(
+                    webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES
                 )
+            elif polling:
+                # getUpdates refuses to run while a webhook is set (409).
+                await bot.delete_webhook(drop_pending_updates=False)
+                self._poller = asyncio.create_task(self._poll())
         except TelegramError as exc:
-            raise _cannot_start(exc, self.app.bot) from None
+            raise _cannot_start(exc, bot) from None
         if tick:
             self._ticker = asyncio.create_task(self._tick(tick))
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-        # Also after a start that failed half way (the Bot API unreachable): stop what started.
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
+        for task in (self._ticker, self._poller):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        # Also after a start that failed half way (the port taken): stop what started.
+        if self._webhook is not None:
+            await self._webhook.close()
         await self.sender.close()
 
     async def _tick(self, every: float) -> None:
@@ -191,8 +207,41 @@ class TelegramTransport:
     async def run_due(self) -> None:
         self.sender.enqueue(await self.engine.run_due())
 
+    async def _poll(self) -> None:
+        """Long polling that confirms an update to Telegram (by asking for the next offset)
+        only after it was committed: a process that dies mid-batch gets the batch again."""
+        offset: int | None = None
+        failures = 0
+        while True:
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=offset, timeout=10, allowed_updates=ALLOWED_UPDATES
+                )
+                failures = 0
+            except RetryAfter as exc:
+                await self._sleep(retry_seconds(exc))
+                continue
+            except TelegramError as exc:  # network, 5xx, a 409 from a second instance
+                failures += 1
+                log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
+                await self._sleep(min(2.0**failures, 30.0))
+                continue
+            for update in updates:
+                if not await self.receive(update):
+                    # Not committed: ask again from this update after a pause.
+                    await self._sleep(1.0)
+                    break
+                offset = update.update_id + 1
+
     # -- updates ------------------------------------------------------------------------------
-    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    def update_key(self, update_id: int) -> str:
+        """The inbox key of an update: scoped to the bot, so a new token on the same database
+        does not take its first updates for ones already handled."""
+        return f"tg:{self.app.bot.id}:{update_id}"
+
+    async def receive(self, update: Update) -> bool:
+        """Handle one update; True once it is committed (and may be confirmed to Telegram),
+        False when the database could not take it (Telegram must send it again)."""
         try:
             inbound = await self._inbound(update)
             if inbound is not None:
@@ -205,19 +254,23 @@ class TelegramTransport:
                 for toast in toasts:
                     for observer in self.sender.observers:
                         observer(Delivery(toast, ""))
+        except StorageError as exc:
+            log.error("update %s not committed, left for redelivery: %s", update.update_id, exc)
+            return False
         except TelegramError as exc:  # an answer that failed: the event itself is committed
             log.warning("update %s: %s", update.update_id, type(exc).__name__)
         finally:
             async with self.handled:
                 self.last_update = max(self.last_update, update.update_id)
                 self.handled.notify_all()
+        return True
 
     async def _inbound(self, update: Update) -> Inbound | None:
         user = update.effective_user
         if user is None or user.is_bot:
             return None
         base: dict[str, Any] = {
-            "key": f"tg:{update.update_id}",
+            "key": self.update_key(update.update_id),
             "user": str(user.id),
             "can_biometric": False,  # Telegram has no fingerprint or face prompt for bots
             "language": user.language_code or "",
@@ -264,9 +317,23 @@ class TelegramTransport:
         key: str,
         base: dict[str, Any],
     ) -> Inbound | None:
+        """The digits live in this process only (a PIN never reaches storage). Each tap counts
+        once however often its update is delivered. A pad this process does not know but that
+        shows dots lost its digits in a restart: its next tap asks for the PIN afresh."""
+        if query.id in self._taps:  # a redelivered update: that tap was counted
+            await self._answer(query, "")
+            return None
+        self._taps[query.id] = None
+        if len(self._taps) > _TAPS_KEPT:
+            self._taps.popitem(last=False)
         spot = (message.chat.id, message.message_id)
-        pad = self.keypads.setdefault(spot, Keypad(getattr(message, "text", "") or ""))
-        length = self.pin_length
+        shown = getattr(message, "text", "") or ""
+        pad = self.keypads.get(spot)
+        if pad is None:
+            prompt, shown_digits = _prompt_and_dots(shown)
+            pad = self.keypads[spot] = Keypad(prompt)
+            if shown_digits:
+                key = "ok"  # an empty PIN: the flow says what a PIN is and offers a new pad
         if key == "ok":
             digits = "".join(pad.digits)
             self.keypads.pop(spot, None)
@@ -283,9 +350,11 @@ class TelegramTransport:
             # must still be enterable (typed text accepts it too).
             pad.digits.append(key)
         await self._answer(query, "")
+        typed = len(pad.digits)
+        dots = FULL * typed + EMPTY * max(0, self.pin_length - typed)
         with contextlib.suppress(TelegramError):  # "not modified" when nothing changed
             await self.app.bot.edit_message_text(
-                f"{pad.prompt}\n{'●' * len(pad.digits)}{'○' * max(0, length - len(pad.digits))}",
+                f"{pad.prompt}\n{dots}",
                 message.chat.id,
                 message.message_id,
                 reply_markup=pin_keypad(),

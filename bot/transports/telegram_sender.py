@@ -51,7 +51,7 @@ def pin_keypad() -> InlineKeyboardMarkup:
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
-def _seconds(exc: RetryAfter) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
     wait = exc.retry_after
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
@@ -167,7 +167,7 @@ class TelegramSender:
             try:
                 return await self._call(out)
             except RetryAfter as exc:
-                await self._sleep(_seconds(exc))
+                await self._sleep(retry_seconds(exc))
             except Forbidden:
                 log.warning("chat %s blocked the bot; its messages are dropped", out.to)
                 self.blocked.add(out.to)

@@ -69,7 +69,7 @@ class TelegramSimulator(Simulator):
     # -- acting at the emulator ---------------------------------------------------------------
     async def act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> str:
         update_ids = self._push(party, kind, fields)
-        key = f"tg:{update_ids[-1]}"
+        key = self.transport.update_key(update_ids[-1])
         self.parties[party].chat.append(
             ChatMessage(InboundMessage(key).pack(), shown, from_bot=False)
         )
@@ -87,7 +87,7 @@ class TelegramSimulator(Simulator):
             else:
                 last = self._push(party, kind, fields)[-1]
             self.parties[party].chat.append(
-                ChatMessage(InboundMessage(f"tg:{last}").pack(), shown, False)
+                ChatMessage(InboundMessage(self.transport.update_key(last)).pack(), shown, False)
             )
         await self.transport.wait_handled(last)
         await self.transport.sender.idle()
