@@ -9,9 +9,16 @@ the bookkeeping a transport does after the commit. A transport depends on the en
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from core.messages import Outbound
 from storage.base import Store, Tx
+
+PAGE = 1000  # rows read at a time: the storage port's default page
+
+
+def _page(after: int, tx: Tx) -> list[tuple[int, Outbound]]:
+    return tx.undelivered(after, PAGE)
 
 
 class Outbox:
@@ -21,8 +28,12 @@ class Outbox:
     async def undelivered(self) -> list[Outbound]:
         """What was committed but not yet delivered (after a restart, or to a party a transport
         could not reach), oldest first, each with its outbox `seq` set."""
-        rows = await self._store.run(lambda tx: tx.undelivered())
-        return [replace(out, seq=seq) for seq, out in rows]
+        found: list[Outbound] = []
+        while True:
+            rows = await self._store.run(partial(_page, found[-1].seq if found else 0))
+            found += [replace(out, seq=seq) for seq, out in rows]
+            if len(rows) < PAGE:
+                return found
 
     async def delivered(self, outs: list[tuple[Outbound, str]]) -> None:
         """A transport reports what it delivered, with the platform's message id ("" when the
@@ -36,9 +47,15 @@ class Outbox:
 
         await self._store.run(work)
 
-    async def platform_id(self, user: str, ref: str) -> str | None:
-        """The platform's id of the message a logical ref names (to edit or delete it)."""
-        return await self._store.run(lambda tx: tx.platform_id(user, ref))
+    async def failed(self, outs: list[Outbound]) -> None:
+        """A transport reports what the platform refused for good (an edit of a message that is
+        gone): recorded as failed, never as delivered, and not tried again."""
+        await self._store.run(lambda tx: tx.mark_failed([o.seq for o in outs if o.seq]))
+
+    async def platform_ids(self, user: str, ref: str) -> list[str]:
+        """The platform's ids of the message a logical ref names (to edit or delete it): more
+        than one when a crash made a transport send it twice; newest first."""
+        return await self._store.run(lambda tx: tx.platform_ids(user, ref))
 
     async def ref_for(self, user: str, platform_id: str) -> str | None:
         """The logical ref of a platform message (a button was tapped on it)."""

@@ -148,16 +148,20 @@ class SqliteTx:
     def add_outbox(self, outs: list[Outbound], now: datetime) -> list[int]:
         ids = []
         for out in outs:
+            # A toast is answered by the transport that received the event, at once or never
+            # (a callback query expires): there is nothing to deliver later.
             cur = self.c.execute(
-                "INSERT INTO outbox (to_user, kind, key, body, created_at) VALUES (?, ?, ?, ?, ?)",
-                (out.to, out.kind, out.key, self._body(out), _t(now)),
+                "INSERT INTO outbox (to_user, kind, key, body, created_at, delivered) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (out.to, out.kind, out.key, self._body(out), _t(now), int(out.kind == "toast")),
             )
             ids.append(cast(int, cur.lastrowid))
         return ids
 
-    def undelivered(self, limit: int = 1000) -> list[tuple[int, Outbound]]:
+    def undelivered(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Outbound]]:
         rows = self.c.execute(
-            "SELECT id, body FROM outbox WHERE delivered=0 ORDER BY id LIMIT ?", (limit,)
+            "SELECT id, body FROM outbox WHERE delivered=0 AND id>? ORDER BY id LIMIT ?",
+            (after, limit),
         )
         return [(row[0], outbound_from_json(self._unseal(row[1]))) for row in rows]
 
@@ -174,14 +178,23 @@ class SqliteTx:
     def mark_delivered(self, ids: list[int]) -> None:
         self.c.executemany("UPDATE outbox SET delivered=1 WHERE id=?", [(i,) for i in ids])
 
-    def remember_message(self, user_id: str, ref: str, platform_id: str) -> None:
-        self.c.execute(
-            "INSERT OR REPLACE INTO messages VALUES (?, ?, ?)", (user_id, ref, platform_id)
+    def mark_failed(self, ids: list[int]) -> None:
+        self.c.executemany(
+            "UPDATE outbox SET delivered=2 WHERE id=? AND delivered=0", [(i,) for i in ids]
         )
 
-    def platform_id(self, user_id: str, ref: str) -> str | None:
-        row = self._one("SELECT platform_id FROM messages WHERE user_id=? AND ref=?", user_id, ref)
-        return None if row is None else str(row[0])
+    def remember_message(self, user_id: str, ref: str, platform_id: str) -> None:
+        self.c.execute(
+            "INSERT OR REPLACE INTO messages (user_id, ref, platform_id) VALUES (?, ?, ?)",
+            (user_id, ref, platform_id),
+        )
+
+    def platform_ids(self, user_id: str, ref: str) -> list[str]:
+        rows = self.c.execute(
+            "SELECT platform_id FROM messages WHERE user_id=? AND ref=? ORDER BY rowid DESC",
+            (user_id, ref),
+        )
+        return [str(row[0]) for row in rows]
 
     def ref_for(self, user_id: str, platform_id: str) -> str | None:
         row = self._one(

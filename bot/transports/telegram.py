@@ -245,6 +245,7 @@ class TelegramTransport:
         try:
             inbound = await self._inbound(update)
             if inbound is not None:
+                await self.sender.unblock(inbound.user)  # what waited goes out before replies
                 outs = await self.engine.handle(inbound)
                 toasts = [o for o in outs if o.kind == "toast" and o.to == inbound.user]
                 if update.callback_query is not None:

@@ -2,10 +2,15 @@
 
 One worker per chat with pending messages (none for idle chats) keeps each chat in order without
 one slow chat holding up the others. Token buckets: a small burst then about 1 message a second
-per chat, about 30 a second overall. A 429 is honoured (`retry_after`), a blocked bot (403) is
-recorded and not retried, a message that can no longer be changed (400) is dropped with a log
-line, and network errors are retried with back-off. PTB's exceptions stop here: nothing above
-this module sees a `TelegramError`.
+per chat, about 30 a second overall.
+
+A message is marked delivered only when Telegram accepted it. A 429 is honoured (`retry_after`);
+network errors, 5xx answers and outages are retried with back-off, however long they last (and a
+restart sends whatever is still undelivered). Two outcomes are final without a delivery, and
+recorded as failed, never as delivered: Telegram refusing the message itself (400: an edit of a
+message that is gone, a chat that does not exist). A chat that blocked the bot (403) keeps its
+messages undelivered and in order; when the person writes again (`unblock`), they go out. PTB's
+exceptions stop here: nothing above this module sees a `TelegramError`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from telegram import (
     Bot,
@@ -26,7 +32,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.outbox import Outbox
 from core.messages import Outbound
@@ -79,6 +85,8 @@ class Delivery:
 
 
 Observer = Callable[[Delivery], None]
+Outcome = Literal["delivered", "failed", "blocked"]
+MAX_BACKOFF = 300.0  # seconds between tries when Telegram cannot be reached at all
 
 
 class TelegramSender:
@@ -130,6 +138,12 @@ class TelegramSender:
             task.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
+    async def unblock(self, chat: str) -> None:
+        """The person wrote again: a chat that had blocked the bot gets what waited for it."""
+        if chat in self.blocked:
+            self.blocked.discard(chat)
+            self.enqueue([o for o in await self.outbox.undelivered() if o.to == chat])
+
     async def _work(self, chat: str) -> None:
         queue = self._queues[chat]
         bucket = self._buckets.setdefault(chat, Bucket(self._rate, self._burst, self._clock))
@@ -137,12 +151,19 @@ class TelegramSender:
             while not queue.empty():
                 out = queue.get_nowait()
                 try:
-                    platform_id = await self._deliver(out, bucket)
-                    await self.outbox.delivered([(out, platform_id)])
-                    for observer in self.observers:
-                        observer(Delivery(out, platform_id))
+                    outcome, platform_id = await self._deliver(out, bucket)
+                    if outcome == "delivered":
+                        await self.outbox.delivered([(out, platform_id)])
+                        for observer in self.observers:
+                            observer(Delivery(out, platform_id))
+                    elif outcome == "failed":
+                        await self.outbox.failed([out])
+                    else:  # blocked: this and the chat's later messages wait for `unblock`
+                        while not queue.empty():
+                            queue.get_nowait()
+                            self._pending -= 1
                 except Exception:
-                    # Not delivered and not marked: a restart delivers it again.
+                    # Not marked either way: a restart delivers it again.
                     log.exception("delivering %s to %s failed", out.key, out.to)
                 finally:
                     self._pending -= 1
@@ -157,54 +178,70 @@ class TelegramSender:
                 self._pending = 0
                 self._idle.set()
 
-    async def _deliver(self, out: Outbound, bucket: Bucket) -> str:
-        if out.to in self.blocked or out.kind == "toast":
-            return ""  # toasts are answered in the update's own handler
-        for attempt in range(self.max_retries + 1):
+    async def _deliver(self, out: Outbound, bucket: Bucket) -> tuple[Outcome, str]:
+        """Try until Telegram accepts the message, refuses it for good, or the chat is blocked."""
+        if out.kind == "toast":
+            return "delivered", ""  # answered in the update's own handler, or too late to
+        if out.to in self.blocked:
+            return "blocked", ""
+        failures = 0
+        while True:
             delay = max(bucket.wait(), self._global.wait()) if out.kind in ("send", "sms") else 0
             if delay:
                 await self._sleep(delay)
             try:
-                return await self._call(out)
+                platform_id = await self._call(out)
             except RetryAfter as exc:
                 await self._sleep(retry_seconds(exc))
+                continue
             except Forbidden:
-                log.warning("chat %s blocked the bot; its messages are dropped", out.to)
+                log.warning("chat %s blocked the bot; its messages wait until it writes", out.to)
                 self.blocked.add(out.to)
-                return ""
+                return "blocked", ""
             except BadRequest as exc:
+                if "not modified" in exc.message.lower():  # an edit that changes nothing
+                    return "delivered", ""
                 log.warning(
                     "Telegram refused a %s (%s) for %s: %s", out.kind, out.key, out.to, exc.message
                 )
-                return ""
-            except NetworkError:
-                await self._sleep(min(2.0**attempt, 30.0))
-            except TelegramError as exc:
-                log.error("Telegram error on %s: %s", out.kind, type(exc).__name__)
-                return ""
-        log.error(
-            "gave up delivering %s to %s after %d tries", out.key, out.to, self.max_retries + 1
-        )
-        return ""
+                return "failed", ""
+            except TelegramError as exc:  # network, timeouts, 5xx: not yet, try again
+                failures += 1
+                if failures == self.max_retries:
+                    log.error(
+                        "still cannot deliver %s to %s (%s); retrying",
+                        out.key,
+                        out.to,
+                        type(exc).__name__,
+                    )
+                await self._sleep(min(2.0**failures, MAX_BACKOFF))
+                continue
+            if platform_id is None:
+                log.warning("no platform message for %s %s; recorded as failed", out.kind, out.ref)
+                return "failed", ""
+            return "delivered", platform_id
 
-    async def _call(self, out: Outbound) -> str:
+    async def _call(self, out: Outbound) -> str | None:
+        """Send, edit or delete; the platform's message id, or None when the message to change
+        never reached the platform."""
         chat_id = int(out.to)
         if out.kind in ("send", "sms"):
             markup = self._markup(out)
             message = await self.bot.send_message(chat_id, out.text, reply_markup=markup)
             return str(message.message_id)
-        platform_id = await self.outbox.platform_id(out.to, out.ref)
-        if platform_id is None:
-            log.warning("no platform message for %s %s; skipped", out.kind, out.ref)
-            return ""
-        if out.kind == "delete":
-            await self.bot.delete_message(chat_id, int(platform_id))
-        else:
-            inline = self._inline(out)
-            await self.bot.edit_message_text(
-                out.text, chat_id, int(platform_id), reply_markup=inline
-            )
-        return platform_id
+        copies = await self.outbox.platform_ids(out.to, out.ref)
+        if not copies:
+            return None
+        # Every copy (a crash can make a message go out twice) shows the same: paid, closed.
+        for platform_id in copies:
+            if out.kind == "delete":
+                await self.bot.delete_message(chat_id, int(platform_id))
+            else:
+                inline = self._inline(out)
+                await self.bot.edit_message_text(
+                    out.text, chat_id, int(platform_id), reply_markup=inline
+                )
+        return copies[0]
 
     def _inline(self, out: Outbound) -> InlineKeyboardMarkup | None:
         if out.pin_pad:
