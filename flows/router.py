@@ -118,6 +118,10 @@ def _starter(ctx: Ctx, name: str, arg: str) -> None:
 
 def _continue(ctx: Ctx) -> None:
     conv = ctx.tx.conversation(ctx.inbound.user)
+    if conv is None and ctx.inbound.kind == "pin":
+        # A second ✓ after the payment went through, or a keypad left from before.
+        ctx.say("pin.not_expected")
+        return
     if conv is None:
         not_understood(ctx, hint="menu")
         return
