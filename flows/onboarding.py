@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
+from core.names import NAME_LIMIT, clean_name
 from core.records import User
 from flows.machine import Btn, Flow, FlowModel
 from flows.menu import show_menu
@@ -65,13 +66,13 @@ class Onboarding(FlowModel):
         return self.data.get("role") == "business"
 
     def has_display_name(self) -> bool:
-        return bool(self.ctx.inbound.name.strip())
+        return bool(clean_name(self.ctx.inbound.name))
 
     def keep_phone(self) -> None:
         self.data.update(phone=self.phone, market=self.country)
 
     def keep_display_name(self) -> None:
-        self.data["name"] = self.ctx.inbound.name.strip()[:64]
+        self.data["name"] = clean_name(self.ctx.inbound.name)
 
     def explain_phone(self) -> None:
         if self.problem == "unsupported":
@@ -87,10 +88,13 @@ class Onboarding(FlowModel):
         self.ctx.say(key)
 
     def name_ok(self) -> bool:
-        return 1 <= len(self.text) <= 64 and self.ctx.inbound.kind == "text"
+        typed = self.ctx.inbound.text
+        return (
+            self.ctx.inbound.kind == "text" and 1 <= len(clean_name(typed, 10_000)) <= NAME_LIMIT
+        )
 
     def keep_name(self) -> None:
-        self.data["name"] = self.text
+        self.data["name"] = clean_name(self.ctx.inbound.text)
 
     def name_invalid(self) -> None:
         self.ctx.say("onboarding.name_invalid")
