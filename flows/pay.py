@@ -37,6 +37,19 @@ class S(Enum):
     DONE = auto()
 
 
+def _not_for_me(ctx: Ctx, request: PaymentRequest) -> str | None:
+    """Why this person cannot pay this request or link at all (a message key), whatever its
+    status: it is their own, they are a business, or it is in another market."""
+    if request.business_id == ctx.me.id:
+        return "link.own"
+    if ctx.me.role != "customer":
+        return "pay.customers_only"
+    business = ctx.tx.user(request.business_id)
+    if business is None or business.market != ctx.me.market:
+        return "request.other_market"
+    return None
+
+
 def explain_blocker(ctx: Ctx, request: PaymentRequest, blocker: Blocker) -> None:
     """Tell the customer why this request cannot be paid (or declined) now."""
     if blocker == "paid":
@@ -69,12 +82,20 @@ class Pay(FlowModel):
         request = ctx.tx.request(self.data["request"])
         if request is None or (request.kind == "request" and request.customer_id != ctx.me.id):
             self.problem = "error.not_allowed"
-        elif (business := ctx.tx.user(request.business_id)) and business.market != ctx.me.market:
-            self.problem = "request.other_market"
+        else:
+            self.problem = _not_for_me(ctx, request) or ""
         return bool(self.problem)
 
     def explain(self) -> None:
-        refuse(self.ctx, self.problem, role="customer", name="", market=self.ctx.market.name)
+        request = self.ctx.tx.request(self.data["request"])
+        business = self.ctx.tx.user(request.business_id) if request else None
+        refuse(
+            self.ctx,
+            self.problem,
+            role="customer",
+            name=business.name if business else "",
+            market=self.ctx.market.name,
+        )
         self.finish()
 
     def wants_decline(self) -> bool:
@@ -256,10 +277,9 @@ def open_link(ctx: Ctx, token: str) -> None:
         ctx.say("link.invalid")
         return
     business = ctx.tx.user(request.business_id)
-    if business is None or business.market != ctx.me.market:
-        ctx.say(
-            "request.other_market", name=business.name if business else "", market=ctx.market.name
-        )
+    name = business.name if business else ""
+    if problem := _not_for_me(ctx, request):
+        ctx.say(problem, name=name, market=ctx.market.name)
         return
     if (blocker := why_not_payable(ctx.tx, request, ctx.now)) is not None:
         explain_blocker(ctx, request, blocker)
@@ -272,7 +292,7 @@ def open_link(ctx: Ctx, token: str) -> None:
         amount=request.amount,
         note=request.note,
         expires_at=request.expires_at,
-        business=business.name,
+        business=name,
     )
 
 

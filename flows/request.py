@@ -60,21 +60,19 @@ class AskForMoney(FlowModel):
         if parsed is None:
             ctx.say("request.customer_invalid")
             return False
-        phone = parsed[0]
+        phone, region = parsed
+        # What a business learns comes from the number itself, never from who holds an account:
+        # no name, and no telling a business account from no account at all.
+        link = ((Btn(MenuButton("link").pack(), key="menu.link"),),)
+        if region != ctx.me.market:
+            ctx.say("request.other_market", phone=phone, market=ctx.market.name)
+            return False
+        if phone == ctx.me.phone:
+            ctx.say("request.self", buttons=link)
+            return False
         customer = ctx.tx.user_by_phone(phone)
         if customer is None or customer.role != "customer":
-            ctx.say(
-                "request.customer_unknown",
-                phone=phone,
-                buttons=((Btn(MenuButton("link").pack(), key="menu.link"),),),
-            )
-            return False
-        if customer.market != ctx.me.market:
-            ctx.say(
-                "request.other_market",
-                name=customer.name,
-                market=ctx.settings.markets[ctx.me.market].name,
-            )
+            ctx.say("request.customer_unknown", phone=phone, buttons=link)
             return False
         self.data.update(customer=customer.id, customer_name=customer.name)
         return True
