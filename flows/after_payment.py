@@ -31,13 +31,15 @@ def refund(ctx: Ctx, arg: str) -> None:
     amount: Money | str = left
     if len(parts) > 1:
         amount = parse_amount(parts[1], payment.amount.currency)
-    if isinstance(amount, str) or amount.minor > left.minor or left.minor == 0:
-        ctx.say(
-            "refund.invalid",
-            reason="amount" if left.minor else "refunded",
-            id=payment.id,
-            left=left,
-        )
+    if left.minor == 0:
+        ctx.say("refund.invalid", reason="refunded", id=payment.id, left=left)
+        return
+    if isinstance(amount, str):  # zero, negative, too many decimals, not a number: say which
+        currency = payment.amount.currency
+        ctx.say("refund.invalid", reason=amount, id=payment.id, left=left, currency=currency)
+        return
+    if amount.minor > left.minor:
+        ctx.say("refund.invalid", reason="amount", id=payment.id, left=left)
         return
     method = tx.method(payment.method_id)
     if method is None:
