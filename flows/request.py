@@ -12,6 +12,7 @@ from core.records import PaymentRequest
 from core.refs import MenuButton, RequestMessage, RequestOwnerMessage
 from flows.conversation import refuse
 from flows.machine import Btn, Ctx, Flow, FlowModel
+from payments.cards import looks_like_card
 from payments.lifecycle import expire_if_due, move_request, why_not_cancellable
 from payments.limits import amount_limit
 from payments.phones import parse_phone
@@ -112,6 +113,10 @@ class AskForMoney(FlowModel):
             return self.button == "skip"
         if len(self.text) > 200:
             self.ctx.say("request.note_too_long", limit=200)
+            return False
+        if looks_like_card(self.text):  # the note is shown to the customer: never a card
+            self.ctx.delete_inbound()
+            self.ctx.say("request.note_secret")
             return False
         self.data["note"] = self.text
         return True

@@ -12,6 +12,7 @@ from flows.conversation import FLOWS, not_understood, refuse, register, run, sta
 from flows.jobs import JOBS, run_job
 from flows.machine import Ctx
 from flows.menu import show_help, show_menu
+from payments.cards import looks_like_card
 
 register(onboarding.FLOW, payment_setup.FLOW, methods.FLOW, pin_setup.FLOW, request.FLOW, pay.FLOW)
 JOBS.update(
@@ -39,6 +40,24 @@ role allowed to use them. The argument is the command's text after its name."""
 
 
 def dispatch(ctx: Ctx) -> None:
+    _route(ctx)
+    _forget_secrets(ctx)
+
+
+def _forget_secrets(ctx: Ctx) -> None:
+    """A card number typed anywhere, or a PIN or code typed where nothing asked for one (at the
+    menu, at "what would you like to add?"), leaves the chat at once: a flow that asked for one
+    deletes it itself."""
+    inbound = ctx.inbound
+    if inbound.kind != "text" or any(say.kind == "delete" for say in ctx.says):
+        return
+    text = inbound.text.strip()
+    unexpected = any(say.key == "error.not_understood" for say in ctx.says)
+    if looks_like_card(text) or (unexpected and text.isdigit() and 4 <= len(text) <= 8):
+        ctx.delete_inbound()
+
+
+def _route(ctx: Ctx) -> None:
     inbound = ctx.inbound
     if inbound.kind == "job":
         run_job(ctx)

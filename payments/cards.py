@@ -24,6 +24,24 @@ class CardInput:
     funding: Literal["credit", "debit"]
 
 
+_CARD_SHAPE = re.compile(r"\d(?:[ -]?\d){11,18}")
+
+
+def looks_like_card(text: str) -> bool:
+    """Whether a message holds what could be a card number (13 to 19 digits, spaced or not,
+    passing Luhn; not a +phone): such a message must not stay in a chat, whatever was asked."""
+    for found in _CARD_SHAPE.finditer(text[:1000]):
+        if text[: found.start()].endswith("+"):
+            continue  # a phone number in international form, not a card
+        groups = re.split(r"[ -]", found.group())
+        candidates = ["".join(groups)]
+        if len(groups) > 1 and len(groups[-1]) <= 4:  # an expiry may follow ("4242… 12/30")
+            candidates.append("".join(groups[:-1]))
+        if any(13 <= len(c) <= 19 and luhn.is_valid(c) for c in candidates):
+            return True
+    return False
+
+
 def brand_of(number: str) -> str:
     if number.startswith("4"):
         return "visa"

@@ -1,0 +1,35 @@
+"""What counts as a card number typed into a chat (so it is deleted wherever it is typed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from payments.cards import looks_like_card
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4242 4242 4242 4242",
+        "4242424242424242 12/30",
+        "card 5555-5555-5555-4444 exp 12/30",
+        "my number is 4000 0000 0000 0002, cvv 123",
+    ],
+)
+def test_card_numbers_are_seen_however_they_are_written(text: str) -> None:
+    assert looks_like_card(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2500",
+        "₹1,00,000.00",
+        "+91 98123 45678",  # a phone in international form, even when it passes Luhn
+        "+919812345678",
+        "4242 4242 4242 4241",  # fails Luhn
+        "order 12345",
+    ],
+)
+def test_amounts_phones_and_other_numbers_are_not_cards(text: str) -> None:
+    assert not looks_like_card(text)
