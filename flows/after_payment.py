@@ -12,6 +12,15 @@ from payments.refund import left_to_refund
 from payments.refund import refund as give_back
 
 
+def shown_id(typed: str) -> str:
+    """An id someone typed, as echoed back: ids are short, so anything longer is cut."""
+    typed = typed.strip()
+    return typed if len(typed) <= ID_SHOWN else typed[: ID_SHOWN - 1] + "…"
+
+
+ID_SHOWN = 40
+
+
 def refund(ctx: Ctx, arg: str) -> None:
     """`/refund TX-… [amount]`: full or partial, never more than what is left."""
     parts = arg.split(maxsplit=1)
@@ -22,7 +31,7 @@ def refund(ctx: Ctx, arg: str) -> None:
     payment = tx.payment(parts[0].strip())
     request = tx.request(payment.request_id) if payment else None
     if payment is None or request is None or request.business_id != me.id:
-        ctx.say("refund.invalid", reason="unknown", id=parts[0])
+        ctx.say("refund.invalid", reason="unknown", id=shown_id(parts[0]))
         return
     if payment.status != "succeeded":
         ctx.say("refund.invalid", reason="not_paid", id=payment.id)
@@ -96,7 +105,7 @@ def receipt(ctx: Ctx, arg: str) -> None:
         or request is None
         or ctx.me.id not in (payment.customer_id, request.business_id)
     ):
-        ctx.say("receipt.unknown", id=arg.strip())
+        ctx.say("receipt.unknown", id=shown_id(arg))
         return
     business = ctx.tx.user(request.business_id)
     customer = ctx.tx.user(payment.customer_id)

@@ -164,3 +164,12 @@ async def test_a_wallet_is_offered_where_the_market_has_one(
         assert sim.events[-1].key == "methods.added"
         methods = await world.store.run(lambda tx: tx.methods("asha"))
         assert [(m.kind, m.label) for m in methods] == [("wallet", "Chai Wallet")]
+
+
+async def test_an_id_typed_far_too_long_is_echoed_short(sim: Simulator) -> None:
+    await onboard(sim, "asha", "customer", "+91 98123 45678")
+    await sim.text("asha", "/receipt TX-" + "A" * 5000)
+    (reply,) = [e for e in sim.events if e.key == "receipt.unknown"]
+    assert len(reply.text) < 200
+    assert "TX-AAAA" in reply.text
+    assert "…" in reply.text

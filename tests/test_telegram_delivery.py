@@ -16,7 +16,7 @@ from telegram import Bot
 
 from bot.engine import Engine
 from bot.runtime import open_engine
-from bot.transports.telegram_sender import MAX_BACKOFF, TelegramSender
+from bot.transports.telegram_sender import MAX_BACKOFF, TEXT_LIMIT, TelegramSender, fit
 from core.clock import SeededIds, VirtualClock
 from core.messages import Button, Inbound, Outbound
 from core.refs import RequestMessage
@@ -177,3 +177,28 @@ async def test_toasts_are_handled_when_committed_and_the_outbox_is_read_past_a_p
         )
     )
     assert len(await engine.outbox.undelivered()) == 2500
+
+
+def test_a_reply_too_long_for_telegram_is_shortened_not_refused() -> None:
+    assert fit("short", TEXT_LIMIT) == "short"
+    long = "😀" * 3000  # 6,000 UTF-16 code units: Telegram counts these, not characters
+    cut = fit(long, TEXT_LIMIT)
+    assert cut.endswith("…")
+    assert len(cut.encode("utf-16-le")) // 2 <= TEXT_LIMIT
+    assert "\ufffd" not in cut  # never half a surrogate pair
+
+
+async def test_the_emulator_takes_a_shortened_reply(
+    emulator: Emulator, engine: Engine, bot: Bot
+) -> None:
+    emulator.add_user(806, "Asha")
+    huge = Outbound("send", "806", "receipt.unknown", "x" * 10_000, ref="r")
+    seqs = await engine.store.run(lambda tx: tx.add_outbox([huge], START))
+    fake = FakeTime()
+    sender = TelegramSender(bot, engine.outbox, clock=fake.clock, sleep=fake.sleep)
+    sender.enqueue(await engine.outbox.undelivered())
+    await sender.idle()
+    (shown,) = emulator.chat(806)
+    assert len(shown["text"]) == TEXT_LIMIT
+    assert await engine.outbox.undelivered() == []
+    assert seqs

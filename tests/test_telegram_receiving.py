@@ -271,3 +271,19 @@ async def test_inbox_keys_belong_to_the_bot_so_a_new_token_is_not_ignored(
             assert [i.text for i in door.seen] == ["/help"]
     finally:
         other.stop()
+
+
+async def test_a_forged_keypad_tap_does_not_turn_a_message_into_a_keypad(
+    emulator: Emulator, settings: Settings, tmp_path: Path
+) -> None:
+    async with bot(emulator, settings, tmp_path / "b.db") as (transport, door, _):
+        await transport.start(polling=False, tick=0)
+        emulator.add_user(706, "Ravi", "+91 99887 76655")
+        emulator.send_text(706, "/start")
+        await _receive_newest(emulator, transport)
+        welcome = emulator.chat(706)[-1]
+        emulator.tap(706, welcome["message_id"], "pin:1", stale=True)  # data no button has
+        await _receive_newest(emulator, transport)
+        after = next(m for m in emulator.chat(706) if m["message_id"] == welcome["message_id"])
+        assert after == welcome  # not edited into a keypad
+        assert [i.kind for i in door.seen] == ["command"]

@@ -113,6 +113,12 @@ class Keypad:
     digits: list[str] = field(default_factory=list)
 
 
+def _is_keypad(message: MaybeInaccessibleMessage) -> bool:
+    markup = getattr(message, "reply_markup", None)
+    rows = markup.inline_keyboard if markup is not None else ()
+    return any(button.callback_data == "pin:ok" for row in rows for button in row)
+
+
 def _prompt_and_dots(shown: str) -> tuple[str, int]:
     """A keypad message's prompt without its dot line, and how many digits that line shows."""
     head, _, last = shown.rpartition("\n")
@@ -306,6 +312,11 @@ class TelegramTransport:
                 await self._answer(query, "")
             return None
         data = query.data or ""
+        if data.startswith("pin:") and not _is_keypad(query.message):
+            # A forged tap (callback data is the client's to send): it must not turn another
+            # message into a keypad.
+            await self._answer(query, "")
+            return None
         if data.startswith("pin:"):
             return await self._keypad(query, query.message, data.removeprefix("pin:"), base)
         ref = await self.outbox.ref_for(str(user.id), str(query.message.message_id))

@@ -43,6 +43,19 @@ PIN_KEYS = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("del", "0", "ok"
 _PIN_LABELS = {"del": "⌫", "ok": "✓"}
 
 
+TEXT_LIMIT = 4096  # a message's text, in UTF-16 code units as Telegram counts
+LABEL_LIMIT = 64  # a button's label: Telegram cuts longer ones on most clients
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` cut to Telegram's `limit` (UTF-16 code units) with an ellipsis: a reply that is too
+    long is shortened, never refused into silence."""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    kept = text.encode("utf-16-le")[: (limit - 1) * 2].decode("utf-16-le", errors="ignore")
+    return kept + "…"
+
+
 def pin_keypad() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -227,7 +240,9 @@ class TelegramSender:
         chat_id = int(out.to)
         if out.kind in ("send", "sms"):
             markup = self._markup(out)
-            message = await self.bot.send_message(chat_id, out.text, reply_markup=markup)
+            message = await self.bot.send_message(
+                chat_id, fit(out.text, TEXT_LIMIT), reply_markup=markup
+            )
             return str(message.message_id)
         copies = await self.outbox.platform_ids(out.to, out.ref)
         if not copies:
@@ -239,7 +254,7 @@ class TelegramSender:
             else:
                 inline = self._inline(out)
                 await self.bot.edit_message_text(
-                    out.text, chat_id, int(platform_id), reply_markup=inline
+                    fit(out.text, TEXT_LIMIT), chat_id, int(platform_id), reply_markup=inline
                 )
         return copies[0]
 
@@ -250,7 +265,7 @@ class TelegramSender:
             return None
         return InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(b.label, callback_data=b.id) for b in row]
+                [InlineKeyboardButton(fit(b.label, LABEL_LIMIT), callback_data=b.id) for b in row]
                 for row in out.buttons
             ]
         )
@@ -261,7 +276,7 @@ class TelegramSender:
         if out.ask_contact:
             self._contact_keyboard.add(out.to)
             return ReplyKeyboardMarkup(
-                [[KeyboardButton(out.ask_contact, request_contact=True)]],
+                [[KeyboardButton(fit(out.ask_contact, LABEL_LIMIT), request_contact=True)]],
                 one_time_keyboard=True,
                 resize_keyboard=True,
             )
