@@ -194,7 +194,11 @@ class Methods(FlowModel):
 
     def _added(self, label: str, default: bool) -> None:
         self.ctx.say("methods.added", label=label, default=default)
-        self.finish()
+        paying = self.data.get("paying")
+        if paying:  # added in the middle of paying: back to that payment's methods
+            self.finish("pay", request=paying, button="pay")
+        else:
+            self.finish()
 
 
 _CARD_TEXT = {"trigger": "text", "source": S.ASK_CARD}

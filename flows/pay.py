@@ -158,7 +158,8 @@ class Pay(FlowModel):
 
     # -- the method ---------------------------------------------------------------------------
     def add_method(self) -> None:
-        self.finish("methods", add=True)
+        # Adding a method is a detour: once it is added, the payment picks up where it was.
+        self.finish("methods", add=True, paying=self.data["request"])
 
     def stale_method(self) -> bool:
         """A method button from the list of another payment (an older Pay, another request)."""
