@@ -32,6 +32,7 @@ from payments.pin import is_locked
 
 class S(Enum):
     START = auto()
+    CONFIRM_DECLINE = auto()
     CHOOSE_METHOD = auto()
     AUTHORISE = auto()
     DONE = auto()
@@ -101,11 +102,27 @@ class Pay(FlowModel):
     def wants_decline(self) -> bool:
         return self.data.get("button") == "decline"
 
+    def decline_blocked(self) -> bool:
+        """Declining, like paying, waits for a payment in flight and cannot undo a closed one."""
+        self.blocker = why_not_payable(self.ctx.tx, self.request, self.ctx.now)
+        return self.blocker not in (None, "cannot_receive")
+
+    def ask_decline(self) -> None:
+        request = self.request
+        business = self.ctx.tx.user(request.business_id)
+        self.ctx.say(
+            "request.confirm_decline",
+            id=request.id,
+            amount=request.amount,
+            business=business.name if business else "",
+            buttons=((Btn("confirm", key="decline_confirm"), Btn("back")),),
+        )
+
     def decline(self) -> None:
         ctx, request = self.ctx, self.request
         blocker = why_not_payable(ctx.tx, request, ctx.now)
-        if blocker not in (None, "cannot_receive"):
-            explain_blocker(ctx, request, blocker)
+        if blocker not in (None, "cannot_receive"):  # it changed while they were asked
+            explain_blocker(ctx, request, blocker or "cancelled")
         elif not declines_for_everyone(request):
             # A link stays open for everyone else: only this person's copy closes.
             values: dict[str, Any] = {"id": request.id, "amount": request.amount}
@@ -115,6 +132,10 @@ class Pay(FlowModel):
             values = {"id": request.id, "amount": request.amount, "customer": ctx.me.name}
             ctx.say("request.declined", to=request.business_id, **values)
             close_request_message(ctx, request, "declined", values)
+        self.finish()
+
+    def keep(self) -> None:
+        self.ctx.say("request.decline_kept", id=self.data["request"])
         self.finish()
 
     def not_payable(self) -> bool:
@@ -318,8 +339,29 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "begin",
         "source": S.START,
         "dest": S.DONE,
+        "conditions": ["wants_decline", "decline_blocked"],
+        "after": "explain_not_payable",
+    },
+    {
+        "trigger": "begin",
+        "source": S.START,
+        "dest": S.CONFIRM_DECLINE,
         "conditions": "wants_decline",
+        "after": "ask_decline",
+    },
+    {
+        "trigger": "tap",
+        "source": S.CONFIRM_DECLINE,
+        "dest": S.DONE,
+        "conditions": "tapped_confirm",
         "after": "decline",
+    },
+    {
+        "trigger": "tap",
+        "source": S.CONFIRM_DECLINE,
+        "dest": S.DONE,
+        "conditions": "tapped_back",
+        "after": "keep",
     },
     {
         "trigger": "begin",

@@ -24,6 +24,7 @@ class S(Enum):
     ENTER_CODE = auto()
     CHOOSE_ACCOUNT = auto()
     CONFIRM = auto()
+    CONFIRM_REMOVE = auto()
     DONE = auto()
 
 
@@ -54,6 +55,20 @@ class PaymentSetup(FlowModel):
 
     def has_payout(self) -> bool:
         return self.ctx.tx.payout(self.ctx.me.id) is not None
+
+    def ask_remove(self) -> None:
+        """Removing the account stops every payment to the business: asked once more."""
+        payout = self.ctx.tx.payout(self.ctx.me.id)
+        self.ctx.say(
+            "payments.confirm_remove",
+            bank=payout.bank if payout else "",
+            last4=payout.last4 if payout else "",
+            buttons=((Btn("confirm", key="remove_confirm"), Btn("back")),),
+        )
+
+    def kept(self) -> None:
+        self.ctx.say("payments.kept")
+        self.finish()
 
     def remove_payout(self) -> None:
         self.ctx.tx.remove_payout(self.ctx.me.id)
@@ -183,7 +198,14 @@ TRANSITIONS: list[dict[str, Any]] = [
         S.CHOOSE_ACCOUNT,
         conditions=["tapped_change_account", "has_payout", "load_accounts"],
     ),
-    _tap(S.OVERVIEW, S.DONE, conditions=["tapped_remove", "has_payout"], after="remove_payout"),
+    _tap(S.OVERVIEW, S.CONFIRM_REMOVE, conditions=["tapped_remove", "has_payout"]),
+    _tap(
+        S.CONFIRM_REMOVE,
+        S.DONE,
+        conditions=["tapped_confirm", "has_payout"],
+        after="remove_payout",
+    ),
+    _tap(S.CONFIRM_REMOVE, S.DONE, conditions="tapped_back", after="kept"),
     _tap(S.TERMS, S.CHOOSE_BANK, conditions="tapped_accept"),
     _tap(S.TERMS, S.DONE, conditions="tapped_decline", after="declined"),
     _tap(
@@ -216,6 +238,7 @@ FLOW = Flow(
     on_enter={
         S.SETTINGS: "show_settings",
         S.OVERVIEW: "show_overview",
+        S.CONFIRM_REMOVE: "ask_remove",
         S.TERMS: "show_terms",
         S.CHOOSE_BANK: "show_banks",
         S.CHOOSE_ACCOUNT: "show_accounts",

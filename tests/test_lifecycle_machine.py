@@ -193,6 +193,8 @@ class Lifecycle(RuleBasedStateMachine):
     def tap_request(self, request: tuple[str, str], anyone: str, button: str) -> None:
         customer = self._who(request, anyone)
         self.run(self._tap(customer, button, on=RequestMessage(request[0]).pack()))
+        if button == "decline":
+            self.run(self._tap(customer, "confirm"))
 
     @rule(
         request=requests,
@@ -290,6 +292,7 @@ class Lifecycle(RuleBasedStateMachine):
             self.run(self._tap("shop", "cancel", on=RequestOwnerMessage(row[0]).pack()))
         else:
             self.run(self._tap(row[1], "decline", on=RequestMessage(row[0]).pack()))
+            self.run(self._tap(row[1], "confirm"))
 
     @rule(fault=st.sampled_from(FAULTS))
     def inject(self, fault: tuple[str, Fault]) -> None:
