@@ -96,3 +96,33 @@ class MenuButton(ButtonRef):
 
     prefix: ClassVar[str] = "menu"
     item: str
+
+
+@dataclass(frozen=True, slots=True)
+class PickButton(ButtonRef):
+    """One entry of a list the flow showed (a bank, an account, a wallet), by its place in it."""
+
+    index: str
+
+    @classmethod
+    def at(cls, position: int) -> Self:
+        return cls(str(position))
+
+    @property
+    def position(self) -> int | None:
+        return int(self.index) if self.index.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class BankButton(PickButton):
+    prefix: ClassVar[str] = "bank"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountButton(PickButton):
+    prefix: ClassVar[str] = "acct"
+
+
+@dataclass(frozen=True, slots=True)
+class WalletButton(PickButton):
+    prefix: ClassVar[str] = "w"

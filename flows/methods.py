@@ -8,7 +8,7 @@ from typing import Any
 
 from core.errors import InvariantBroken
 from core.records import MethodKind
-from core.refs import MethodButton
+from core.refs import MethodButton, WalletButton
 from flows.machine import Btn, Flow, FlowModel
 from payments import handles
 from payments.cards import CardInput, parse_card
@@ -164,16 +164,24 @@ class Methods(FlowModel):
         wallets = self.ctx.market.wallets
         self.ctx.say(
             "methods.choose_wallet",
-            buttons=tuple((Btn(f"w:{i}", label=w),) for i, w in enumerate(wallets)),
+            buttons=tuple(
+                (Btn(WalletButton.at(i).pack(), label=w),) for i, w in enumerate(wallets)
+            ),
         )
 
+    def _wallet(self) -> str | None:
+        tapped = WalletButton.unpack(self.button)
+        at = tapped.position if tapped else None
+        wallets = self.ctx.market.wallets
+        return wallets[at] if at is not None and at < len(wallets) else None
+
     def wallet_picked(self) -> bool:
-        index = self.button.removeprefix("w:")
-        return index.isdigit() and int(index) < len(self.ctx.market.wallets)
+        return self._wallet() is not None
 
     def save_wallet(self) -> None:
-        name = self.ctx.market.wallets[int(self.button.removeprefix("w:"))]
-        self._link("wallet", name, name)
+        name = self._wallet()
+        if name is not None:
+            self._link("wallet", name, name)
 
     def _link(self, kind: MethodKind, handle: str, bank: str) -> None:
         """A handle (UPI id, Pix key, PayNow number) or wallet, held at a simulated bank."""

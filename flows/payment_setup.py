@@ -8,6 +8,7 @@ from enum import Enum, auto
 from typing import Any
 
 from core.errors import RailRefused
+from core.refs import AccountButton, BankButton
 from flows.machine import Btn, Flow, FlowModel
 from flows.sms import send_code
 from payments import codes
@@ -88,19 +89,20 @@ class PaymentSetup(FlowModel):
         self.ctx.say(
             "setup.choose_bank",
             banks=banks,
-            buttons=tuple((Btn(f"bank:{i}", label=b),) for i, b in enumerate(banks)),
+            buttons=tuple((Btn(BankButton.at(i).pack(), label=b),) for i, b in enumerate(banks)),
         )
+
+    def _bank(self) -> str | None:
+        tapped = BankButton.unpack(self.button)
+        at = tapped.position if tapped else None
+        banks = self.ctx.market.banks
+        return banks[at] if at is not None and at < len(banks) else None
 
     def bank_picked(self) -> bool:
-        index = self.button.removeprefix("bank:")
-        return (
-            self.button.startswith("bank:")
-            and index.isdigit()
-            and (int(index) < len(self.ctx.market.banks))
-        )
+        return self._bank() is not None
 
     def keep_bank(self) -> None:
-        self.data["bank"] = self.ctx.market.banks[int(self.button.removeprefix("bank:"))]
+        self.data["bank"] = self._bank()
 
     # -- the SMS code -------------------------------------------------------------------------
     def send_code(self) -> None:
@@ -148,22 +150,24 @@ class PaymentSetup(FlowModel):
             bank=self.data["bank"],
             count=len(accounts),
             buttons=tuple(
-                (Btn(f"acct:{i}", label=f"•••• {last4}"),)
+                (Btn(AccountButton.at(i).pack(), label=f"•••• {last4}"),)
                 for i, last4 in enumerate(accounts.values())
             ),
         )
 
+    def _account(self) -> tuple[str, str] | None:
+        tapped = AccountButton.unpack(self.button)
+        at = tapped.position if tapped else None
+        accounts = list(self.data.get("accounts", {}).items())
+        return accounts[at] if at is not None and at < len(accounts) else None
+
     def account_picked(self) -> bool:
-        index = self.button.removeprefix("acct:")
-        return (
-            self.button.startswith("acct:")
-            and index.isdigit()
-            and (int(index) < len(self.data.get("accounts", {})))
-        )
+        return self._account() is not None
 
     def keep_account(self) -> None:
-        accounts = list(self.data["accounts"].items())
-        self.data["account"], self.data["last4"] = accounts[int(self.button.removeprefix("acct:"))]
+        picked = self._account()
+        if picked is not None:
+            self.data["account"], self.data["last4"] = picked
 
     def show_confirm(self) -> None:
         self.ctx.say(
