@@ -86,7 +86,11 @@ class Payment:
     status: PaymentStatus
     reason: str | None
     created_at: datetime
-    refunded: int = 0
+    refunded: int = 0  # minor units of the payment's currency
+
+    @property
+    def refunded_amount(self) -> Money:
+        return Money(self.refunded, self.amount.currency)
 
 
 @dataclass(frozen=True, slots=True)
