@@ -4,13 +4,14 @@ failed. Each is written once; the statuses move only through `payments/lifecycle
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from core.records import Method, Payment, PaymentRequest
 from payments import ledger
 from payments.lifecycle import expire_if_due, move_payment, move_request
 from payments.rails.base import RailResult
-from storage.base import DuplicateError
+from storage.base import DuplicateError, PaymentRows, PayoutRows
+from storage.rails_rows import RailRows
 
 if TYPE_CHECKING:
     from core.clock import IdSource
@@ -18,8 +19,12 @@ if TYPE_CHECKING:
     from storage.base import Tx
 
 
+class AttemptRows(PaymentRows, PayoutRows, RailRows, Protocol):
+    """What an attempt touches: the payment, the business's payout account, and the rail."""
+
+
 def attempt(
-    tx: Tx,
+    tx: AttemptRows,
     rails: Rails,
     ids: IdSource,
     request: PaymentRequest,
@@ -81,7 +86,7 @@ def fail(
     return expire_if_due(tx, request, now)
 
 
-def status_check(tx: Tx, rails: Rails, payment: Payment) -> RailResult:
+def status_check(tx: RailRows, rails: Rails, payment: Payment) -> RailResult:
     if payment.method_kind == "card":
         return rails.processor.status(tx, payment.id)
     charge = tx.charge(payment.id)

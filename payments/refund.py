@@ -15,7 +15,7 @@ from payments.lifecycle import move_refund, move_request
 if TYPE_CHECKING:
     from core.clock import IdSource
     from payments.rails import Rails
-    from storage.base import Tx
+    from storage.rails_rows import TxWithRails
 
 
 def left_to_refund(payment: Payment) -> Money:
@@ -23,7 +23,7 @@ def left_to_refund(payment: Payment) -> Money:
 
 
 def refund(
-    tx: Tx,
+    tx: TxWithRails,
     rails: Rails,
     ids: IdSource,
     payment: Payment,
