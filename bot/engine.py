@@ -190,13 +190,7 @@ class Engine:
     def _commit_replies(self, tx: Tx, says: list[Say], inbound: Inbound) -> list[Outbound]:
         outs = [self._render(tx, say, f"{inbound.key}#{i}") for i, say in enumerate(says)]
         seqs = tx.add_outbox(outs, self.clock.now())
-        # Positional, not dataclasses.replace: this runs for every reply of every event.
-        return [
-            Outbound(
-                o.kind, o.to, o.key, o.text, o.buttons, o.ref, o.ask_contact, o.pin_pad, o.phone, s
-            )
-            for o, s in zip(outs, seqs, strict=True)
-        ]
+        return [out.numbered(seq) for out, seq in zip(outs, seqs, strict=True)]
 
     def _render(self, tx: Tx, say: Say, default_ref: str) -> Outbound:
         user = tx.user(say.to)

@@ -8,7 +8,6 @@ the bookkeeping a transport does after the commit. A transport depends on the en
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 
 from core.messages import Outbound
@@ -31,7 +30,7 @@ class Outbox:
         found: list[Outbound] = []
         while True:
             rows = await self._store.run(partial(_page, found[-1].seq if found else 0))
-            found += [replace(out, seq=seq) for seq, out in rows]
+            found += [out.numbered(seq) for seq, out in rows]
             if len(rows) < PAGE:
                 return found
 
