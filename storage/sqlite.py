@@ -78,7 +78,6 @@ class SqliteStore:
             # ends at once (a closed connection has nothing left to run).
             connecting._thread.join()
             raise StorageError(f"cannot open {path}: {exc}") from None
-        db.row_factory = sqlite3.Row  # the rows build every record by column name
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute(f"PRAGMA synchronous={synchronous}")

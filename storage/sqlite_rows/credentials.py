@@ -5,23 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.records import PinRecord, SmsCode
-from storage.sqlite_rows.common import SqliteRows, from_iso, iso
+from storage.sqlite_rows.common import SqliteRows, columns, from_iso, iso
+
+
+def _pin(hash: bytes, salt: bytes, wrong: int, locked_until: str | None) -> PinRecord:
+    return PinRecord(
+        hash=hash,
+        salt=salt,
+        wrong=wrong,
+        locked_until=None if locked_until is None else from_iso(locked_until),
+    )
+
+
+_PIN = f"SELECT {columns(_pin)} FROM pins"
+
+
+def _sms_code(code_hash: bytes, expires_at: str, tries_left: int, sent_at: str) -> SmsCode:
+    return SmsCode(
+        code_hash=code_hash,
+        expires_at=from_iso(expires_at),
+        tries_left=tries_left,
+        sent_at=from_iso(sent_at),
+    )
+
+
+_SMS_CODE = f"SELECT {columns(_sms_code)} FROM sms_codes"
 
 
 class SqlitePinRows(SqliteRows):
     def pin(self, user_id: str) -> PinRecord | None:
-        row = self._one(
-            "SELECT hash, salt, wrong, locked_until FROM pins WHERE user_id=?", user_id
-        )
-        if row is None:
-            return None
-        locked_until = row["locked_until"]
-        return PinRecord(
-            hash=row["hash"],
-            salt=row["salt"],
-            wrong=row["wrong"],
-            locked_until=None if locked_until is None else from_iso(locked_until),
-        )
+        row = self._one(_PIN + " WHERE user_id=?", user_id)
+        return None if row is None else _pin(*row)
 
     def pin_pepper(self) -> bytes:
         return self.sealer.pepper
@@ -42,20 +56,8 @@ class SqlitePinRows(SqliteRows):
 
 class SqliteSmsCodeRows(SqliteRows):
     def sms_code(self, user_id: str, purpose: str) -> SmsCode | None:
-        row = self._one(
-            "SELECT code_hash, expires_at, tries_left, sent_at FROM sms_codes "
-            "WHERE user_id=? AND purpose=?",
-            user_id,
-            purpose,
-        )
-        if row is None:
-            return None
-        return SmsCode(
-            code_hash=row["code_hash"],
-            expires_at=from_iso(row["expires_at"]),
-            tries_left=row["tries_left"],
-            sent_at=from_iso(row["sent_at"]),
-        )
+        row = self._one(_SMS_CODE + " WHERE user_id=? AND purpose=?", user_id, purpose)
+        return None if row is None else _sms_code(*row)
 
     def save_sms_code(self, user_id: str, purpose: str, code: SmsCode) -> None:
         self.c.execute(

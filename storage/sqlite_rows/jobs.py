@@ -6,7 +6,14 @@ import json
 from datetime import datetime
 from typing import Any, cast
 
-from storage.sqlite_rows.common import SqliteRows, from_iso, iso
+from storage.sqlite_rows.common import SqliteRows, columns, from_iso, iso
+
+
+def _job(id: int, kind: str, payload: str) -> tuple[int, str, dict[str, Any]]:
+    return id, kind, json.loads(payload)
+
+
+_JOB = f"SELECT {columns(_job)} FROM jobs"
 
 
 class SqliteJobRows(SqliteRows):
@@ -19,11 +26,9 @@ class SqliteJobRows(SqliteRows):
 
     def due_jobs(self, now: datetime, limit: int = 100) -> list[tuple[int, str, dict[str, Any]]]:
         rows = self.c.execute(
-            "SELECT id, kind, payload FROM jobs WHERE done=0 AND due_at<=? "
-            "ORDER BY due_at, id LIMIT ?",
-            (iso(now), limit),
+            _JOB + " WHERE done=0 AND due_at<=? ORDER BY due_at, id LIMIT ?", (iso(now), limit)
         )
-        return [(row["id"], row["kind"], json.loads(row["payload"])) for row in rows]
+        return [_job(*row) for row in rows]
 
     def finish_job(self, job_id: int) -> bool:
         cur = self.c.execute("UPDATE jobs SET done=1 WHERE id=? AND done=0", (job_id,))

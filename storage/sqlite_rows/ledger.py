@@ -31,11 +31,9 @@ class SqliteLedgerRows(SqliteRows):
         )
 
     def ledger_sums(self) -> dict[str, int]:
-        rows = self.c.execute(
-            "SELECT currency, SUM(amount) AS total FROM ledger GROUP BY currency"
-        )
-        return {row["currency"]: int(row["total"]) for row in rows}
+        rows = self.c.execute("SELECT currency, SUM(amount) FROM ledger GROUP BY currency")
+        return {currency: int(total) for currency, total in rows}
 
     def ledger_account_totals(self) -> list[tuple[str, int]]:
-        rows = self.c.execute("SELECT account, SUM(amount) AS total FROM ledger GROUP BY account")
-        return [(row["account"], int(row["total"])) for row in rows]
+        rows = self.c.execute("SELECT account, SUM(amount) FROM ledger GROUP BY account")
+        return [(account, int(total)) for account, total in rows]

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
-from core.records import Method, Payout
-from storage.sqlite_rows.common import SqliteRows, from_iso, iso
+from core.records import Method, MethodKind, Payout
+from storage.sqlite_rows.common import SqliteRows, columns, from_iso, iso
+
+
+def _payout(business_id: str, bank: str, account_id: str, last4: str) -> Payout:
+    return Payout(business_id=business_id, bank=bank, account_id=account_id, last4=last4)
+
+
+# The last 4 digits are the bank account's: the simulated bank's row, joined.
+_PAYOUT = (
+    f"SELECT {columns(_payout, 'p', last4='a')} FROM payouts p "
+    "JOIN bank_accounts a ON a.id = p.account_id"
+)
 
 
 class SqlitePayoutRows(SqliteRows):
     def payout(self, business_id: str) -> Payout | None:
-        # The last 4 digits are the bank account's: the simulated bank's row, joined.
-        row = self._one(
-            "SELECT p.business_id, p.bank, p.account_id, a.last4 FROM payouts p "
-            "JOIN bank_accounts a ON a.id = p.account_id WHERE p.business_id=?",
-            business_id,
-        )
-        if row is None:
-            return None
-        return Payout(
-            business_id=row["business_id"],
-            bank=row["bank"],
-            account_id=row["account_id"],
-            last4=row["last4"],
-        )
+        row = self._one(_PAYOUT + " WHERE p.business_id=?", business_id)
+        return None if row is None else _payout(*row)
 
     def set_payout(self, business_id: str, bank: str, account_id: str, now: datetime) -> None:
         self.c.execute(
@@ -37,27 +35,36 @@ class SqlitePayoutRows(SqliteRows):
         self.c.execute("DELETE FROM payouts WHERE business_id=?", (business_id,))
 
 
-_METHOD = (
-    "SELECT id, user_id, kind, label, token_enc, added_at, is_default, brand, funding,"
-    " last4, expiry FROM methods"
-)
-
-
 class SqliteMethodRows(SqliteRows):
-    def _method(self, row: sqlite3.Row) -> Method:
+    def _method(
+        self,
+        id: str,
+        user_id: str,
+        kind: MethodKind,
+        label: str,
+        token_enc: bytes,
+        added_at: str,
+        is_default: int,
+        brand: str | None,
+        funding: str | None,
+        last4: str | None,
+        expiry: str | None,
+    ) -> Method:
         return Method(
-            id=row["id"],
-            user_id=row["user_id"],
-            kind=row["kind"],
-            label=row["label"],
-            token=self.sealer.open(row["token_enc"]),
-            added_at=from_iso(row["added_at"]),
-            is_default=bool(row["is_default"]),
-            brand=row["brand"],
-            funding=row["funding"],
-            last4=row["last4"],
-            expiry=row["expiry"],
+            id=id,
+            user_id=user_id,
+            kind=kind,
+            label=label,
+            token=self.sealer.open(token_enc),
+            added_at=from_iso(added_at),
+            is_default=bool(is_default),
+            brand=brand,
+            funding=funding,
+            last4=last4,
+            expiry=expiry,
         )
+
+    _METHOD = f"SELECT {columns(_method)} FROM methods"
 
     def add_method(self, method: Method) -> None:
         self.c.execute(
@@ -80,14 +87,14 @@ class SqliteMethodRows(SqliteRows):
 
     def methods(self, user_id: str) -> list[Method]:
         rows = self.c.execute(
-            _METHOD + " WHERE user_id=? AND removed=0 ORDER BY is_default DESC, added_at, id",
+            self._METHOD + " WHERE user_id=? AND removed=0 ORDER BY is_default DESC, added_at, id",
             (user_id,),
         )
-        return [self._method(row) for row in rows]
+        return [self._method(*row) for row in rows]
 
     def method(self, method_id: str) -> Method | None:
-        row = self._one(_METHOD + " WHERE id=?", method_id)
-        return None if row is None else self._method(row)
+        row = self._one(self._METHOD + " WHERE id=?", method_id)
+        return None if row is None else self._method(*row)
 
     def set_default_method(self, user_id: str, method_id: str) -> None:
         self.c.execute(

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import cast
 
 from core.messages import Button, Outbound
-from storage.sqlite_rows.common import SqliteRows, iso
+from storage.sqlite_rows.common import SqliteRows, columns, iso
 
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # built once
 _OUT_FIELDS = dataclasses.fields(Outbound)
@@ -42,12 +42,16 @@ class SqliteOutboxRows(SqliteRows):
             ids.append(cast(int, cur.lastrowid))
         return ids
 
+    def _undelivered(self, id: int, body: str) -> tuple[int, Outbound]:
+        return id, outbound_from_json(self._unseal(body))
+
+    _UNDELIVERED = f"SELECT {columns(_undelivered)} FROM outbox"
+
     def undelivered(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Outbound]]:
         rows = self.c.execute(
-            "SELECT id, body FROM outbox WHERE delivered=0 AND id>? ORDER BY id LIMIT ?",
-            (after, limit),
+            self._UNDELIVERED + " WHERE delivered=0 AND id>? ORDER BY id LIMIT ?", (after, limit)
         )
-        return [(row["id"], outbound_from_json(self._unseal(row["body"]))) for row in rows]
+        return [self._undelivered(*row) for row in rows]
 
     def _body(self, out: Outbound) -> str:
         # An SMS carries a one-time code: sealed at rest like every other secret.
@@ -78,10 +82,10 @@ class SqliteOutboxRows(SqliteRows):
             "SELECT platform_id FROM messages WHERE user_id=? AND ref=? ORDER BY rowid DESC",
             (user_id, ref),
         )
-        return [str(row["platform_id"]) for row in rows]
+        return [str(platform_id) for (platform_id,) in rows]
 
     def ref_for(self, user_id: str, platform_id: str) -> str | None:
         row = self._one(
             "SELECT ref FROM messages WHERE user_id=? AND platform_id=?", user_id, platform_id
         )
-        return None if row is None else str(row["ref"])
+        return None if row is None else str(row[0])

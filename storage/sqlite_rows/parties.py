@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import DuplicateError
-from core.records import User
+from core.records import Role, User
 from storage.sealer import Sealer
-from storage.sqlite_rows.common import Connection, SqliteRows, iso
+from storage.sqlite_rows.common import Connection, SqliteRows, columns, iso
 
 # Built once: json.dumps with any option builds a new encoder on every call. ASCII: typed text
 # may hold lone surrogates, which UTF-8 cannot store.
@@ -25,19 +25,21 @@ class SqliteInboxRows(SqliteRows):
         return cur.rowcount == 1
 
 
-_USER = "SELECT id, role, phone, market, name, locale, biometric FROM users"
-
-
-def _user(row: sqlite3.Row) -> User:
+def _user(
+    id: str, role: Role, phone: str, market: str, name: str, locale: str, biometric: int
+) -> User:
     return User(
-        id=row["id"],
-        role=row["role"],
-        phone=row["phone"],
-        market=row["market"],
-        name=row["name"],
-        locale=row["locale"],
-        biometric=bool(row["biometric"]),
+        id=id,
+        role=role,
+        phone=phone,
+        market=market,
+        name=name,
+        locale=locale,
+        biometric=bool(biometric),
     )
+
+
+_USER = f"SELECT {columns(_user)} FROM users"
 
 
 class SqliteUserRows(SqliteRows):
@@ -51,12 +53,12 @@ class SqliteUserRows(SqliteRows):
         if user_id in self._users:
             return self._users[user_id]
         row = self._one(_USER + " WHERE id=?", user_id)
-        found = self._users[user_id] = None if row is None else _user(row)
+        found = self._users[user_id] = None if row is None else _user(*row)
         return found
 
     def user_by_phone(self, phone: str) -> User | None:
         row = self._one(_USER + " WHERE phone=?", phone)
-        return None if row is None else _user(row)
+        return None if row is None else _user(*row)
 
     def add_user(self, user: User, now: datetime) -> None:
         self._users.pop(user.id, None)
@@ -83,10 +85,17 @@ class SqliteUserRows(SqliteRows):
         self.c.execute("UPDATE users SET biometric=? WHERE id=?", (int(enrolled), user_id))
 
 
+def _conversation(flow: str, state: str, data: str) -> tuple[str, str, dict[str, Any]]:
+    return flow, state, json.loads(data)
+
+
+_CONVERSATION = f"SELECT {columns(_conversation)} FROM conversations"
+
+
 class SqliteConversationRows(SqliteRows):
     def conversation(self, user_id: str) -> tuple[str, str, dict[str, Any]] | None:
-        row = self._one("SELECT flow, state, data FROM conversations WHERE user_id=?", user_id)
-        return None if row is None else (row["flow"], row["state"], json.loads(row["data"]))
+        row = self._one(_CONVERSATION + " WHERE user_id=?", user_id)
+        return None if row is None else _conversation(*row)
 
     def save_conversation(
         self, user_id: str, flow: str, state: str, data: dict[str, Any], now: datetime

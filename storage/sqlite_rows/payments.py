@@ -4,51 +4,92 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from core.errors import DuplicateError
 from core.money import Money
-from core.records import Payment, PaymentRequest, Refund
-from storage.sqlite_rows.common import SqliteRows, from_iso, iso
-
-_REQUEST = (
-    "SELECT id, business_id, customer_id, kind, amount, currency, note, status, "
-    "created_at, expires_at, failed_attempts FROM requests"
+from core.records import (
+    MethodKind,
+    Payment,
+    PaymentRequest,
+    PaymentStatus,
+    Refund,
+    RequestStatus,
 )
-_PAYMENT = (
-    "SELECT id, request_id, customer_id, method_id, method_kind, amount, currency, "
-    "status, reason, created_at, refunded FROM payments"
-)
+from storage.sqlite_rows.common import SqliteRows, columns, from_iso, iso
 
 
-def _request(row: sqlite3.Row) -> PaymentRequest:
+def _request(
+    id: str,
+    business_id: str,
+    customer_id: str | None,
+    kind: Literal["request", "link"],
+    amount: int,
+    currency: str,
+    note: str,
+    status: RequestStatus,
+    created_at: str,
+    expires_at: str,
+    failed_attempts: int,
+) -> PaymentRequest:
     return PaymentRequest(
-        id=row["id"],
-        business_id=row["business_id"],
-        customer_id=row["customer_id"],
-        kind=row["kind"],
-        amount=Money(row["amount"], row["currency"]),
-        note=row["note"],
-        status=row["status"],
-        created_at=from_iso(row["created_at"]),
-        expires_at=from_iso(row["expires_at"]),
-        failed_attempts=row["failed_attempts"],
+        id=id,
+        business_id=business_id,
+        customer_id=customer_id,
+        kind=kind,
+        amount=Money(amount, currency),
+        note=note,
+        status=status,
+        created_at=from_iso(created_at),
+        expires_at=from_iso(expires_at),
+        failed_attempts=failed_attempts,
     )
 
 
-def _payment(row: sqlite3.Row) -> Payment:
+def _payment(
+    id: str,
+    request_id: str,
+    customer_id: str,
+    method_id: str,
+    method_kind: MethodKind,
+    amount: int,
+    currency: str,
+    status: PaymentStatus,
+    reason: str | None,
+    created_at: str,
+    refunded: int,
+) -> Payment:
     return Payment(
-        id=row["id"],
-        request_id=row["request_id"],
-        customer_id=row["customer_id"],
-        method_id=row["method_id"],
-        method_kind=row["method_kind"],
-        amount=Money(row["amount"], row["currency"]),
-        status=row["status"],
-        reason=row["reason"],
-        created_at=from_iso(row["created_at"]),
-        refunded=row["refunded"],
+        id=id,
+        request_id=request_id,
+        customer_id=customer_id,
+        method_id=method_id,
+        method_kind=method_kind,
+        amount=Money(amount, currency),
+        status=status,
+        reason=reason,
+        created_at=from_iso(created_at),
+        refunded=refunded,
     )
+
+
+def _refund(
+    id: str,
+    payment_id: str,
+    amount: int,
+    currency: str,
+    status: Literal["pending", "succeeded", "failed"],
+) -> Refund:
+    return Refund(id=id, payment_id=payment_id, amount=Money(amount, currency), status=status)
+
+
+_REQUEST = f"SELECT {columns(_request)} FROM requests"
+_PAYMENT = f"SELECT {columns(_payment)} FROM payments"
+# A refund is in its payment's currency.
+_REFUND = (
+    f"SELECT {columns(_refund, 'r', currency='p')} FROM refunds r "
+    "JOIN payments p ON p.id = r.payment_id"
+)
 
 
 class SqlitePaymentRows(SqliteRows):
@@ -76,11 +117,11 @@ class SqlitePaymentRows(SqliteRows):
 
     def request(self, request_id: str) -> PaymentRequest | None:
         row = self._one(_REQUEST + " WHERE id=?", request_id)
-        return None if row is None else _request(row)
+        return None if row is None else _request(*row)
 
     def request_by_token_hash(self, token_hash: str) -> PaymentRequest | None:
         row = self._one(_REQUEST + " WHERE token_hash=?", token_hash)
-        return None if row is None else _request(row)
+        return None if row is None else _request(*row)
 
     def set_request_status(self, request_id: str, status: str, expect: str) -> bool:
         cur = self.c.execute(
@@ -99,7 +140,7 @@ class SqlitePaymentRows(SqliteRows):
             "ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (user_id, user_id, limit),
         )
-        return [_request(row) for row in rows]
+        return [_request(*row) for row in rows]
 
     # -- payments -------------------------------------------------------------------------------
     def add_payment(self, payment: Payment) -> None:
@@ -126,14 +167,14 @@ class SqlitePaymentRows(SqliteRows):
 
     def payment(self, payment_id: str) -> Payment | None:
         row = self._one(_PAYMENT + " WHERE id=?", payment_id)
-        return None if row is None else _payment(row)
+        return None if row is None else _payment(*row)
 
     def payment_for_request(self, request_id: str) -> Payment | None:
         row = self._one(
             _PAYMENT + " WHERE request_id=? AND status IN ('succeeded','unknown','authorising')",
             request_id,
         )
-        return None if row is None else _payment(row)
+        return None if row is None else _payment(*row)
 
     def set_payment_status(
         self, payment_id: str, status: str, reason: str | None, expect: str
@@ -151,28 +192,28 @@ class SqlitePaymentRows(SqliteRows):
             "LIMIT ?",
             (user_id, user_id, limit),
         )
-        return [_payment(row) for row in rows]
+        return [_payment(*row) for row in rows]
 
     def paid_since(
         self, customer_id: str, since: datetime, method_id: str | None = None
     ) -> tuple[int, int]:
         sql = (
-            "SELECT COALESCE(SUM(amount), 0) AS total, COUNT(*) AS payments FROM payments "
-            "WHERE customer_id=? AND status IN ('succeeded', 'unknown') AND created_at>=?"
+            "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM payments WHERE customer_id=? "
+            "AND status IN ('succeeded', 'unknown') AND created_at>=?"
         )
         args: tuple[Any, ...] = (customer_id, iso(since))
         if method_id is not None:
             sql += " AND method_id=?"
             args += (method_id,)
-        row = self.c.execute(sql, args).fetchone()
-        return int(row["total"]), int(row["payments"])
+        total, count = self.c.execute(sql, args).fetchone()
+        return int(total), int(count)
 
     def successful_payment_counts(self) -> list[tuple[str, int]]:
         rows = self.c.execute(
-            "SELECT request_id, COUNT(*) AS payments FROM payments "
+            "SELECT request_id, COUNT(*) FROM payments "
             "WHERE status='succeeded' GROUP BY request_id"
         )
-        return [(row["request_id"], int(row["payments"])) for row in rows]
+        return [(request_id, int(count)) for request_id, count in rows]
 
     # -- refunds --------------------------------------------------------------------------------
     def add_refund(self, refund: Refund, now: datetime) -> None:
@@ -192,16 +233,5 @@ class SqlitePaymentRows(SqliteRows):
         self.c.execute("UPDATE payments SET refunded=refunded+? WHERE id=?", (amount, payment_id))
 
     def refund(self, refund_id: str) -> Refund | None:
-        row = self._one(
-            "SELECT r.id, r.payment_id, r.amount, p.currency, r.status FROM refunds r "
-            "JOIN payments p ON p.id = r.payment_id WHERE r.id=?",
-            refund_id,
-        )
-        if row is None:
-            return None
-        return Refund(
-            id=row["id"],
-            payment_id=row["payment_id"],
-            amount=Money(row["amount"], row["currency"]),
-            status=row["status"],
-        )
+        row = self._one(_REFUND + " WHERE r.id=?", refund_id)
+        return None if row is None else _refund(*row)

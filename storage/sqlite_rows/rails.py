@@ -3,25 +3,49 @@ processor's card funds and its record of each charge."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from core.money import Money
 from core.records import BankAccount
-from storage.sqlite_rows.common import SqliteRows
+from storage.sqlite_rows.common import SqliteRows, columns
 
-_ACCOUNT = "SELECT id, bank, phone, number_enc, last4, currency, balance FROM bank_accounts"
+
+def _card(currency: str, balance: int, behaviour: str) -> tuple[Money, str]:
+    return Money(balance, currency), behaviour
+
+
+def _charge(outcome: str, code: str | None) -> tuple[str, str | None]:
+    return outcome, code
+
+
+def _charged(token: str, amount: int, currency: str) -> tuple[str, Money]:
+    return token, Money(amount, currency)
+
+
+_CARD = f"SELECT {columns(_card)} FROM card_funds"
+_CHARGE = f"SELECT {columns(_charge)} FROM processor_charges"
+_CHARGED = f"SELECT {columns(_charged)} FROM processor_charges"
 
 
 class SqliteRailRows(SqliteRows):
-    def _account(self, row: sqlite3.Row) -> BankAccount:
+    def _account(
+        self,
+        id: str,
+        bank: str,
+        phone: str,
+        number_enc: bytes,
+        last4: str,
+        currency: str,
+        balance: int,
+    ) -> BankAccount:
         return BankAccount(
-            id=row["id"],
-            bank=row["bank"],
-            phone=row["phone"],
-            number=self.sealer.open(row["number_enc"]),
-            last4=row["last4"],
-            balance=Money(row["balance"], row["currency"]),
+            id=id,
+            bank=bank,
+            phone=phone,
+            number=self.sealer.open(number_enc),
+            last4=last4,
+            balance=Money(balance, currency),
         )
+
+    _ACCOUNT = f"SELECT {columns(_account)} FROM bank_accounts"
 
     def add_bank_account(self, account: BankAccount) -> None:
         self.c.execute(
@@ -40,16 +64,16 @@ class SqliteRailRows(SqliteRows):
 
     def bank_accounts(self, phone: str, bank: str | None = None) -> list[BankAccount]:
         if bank is None:
-            rows = self.c.execute(_ACCOUNT + " WHERE phone=? ORDER BY id", (phone,))
+            rows = self.c.execute(self._ACCOUNT + " WHERE phone=? ORDER BY id", (phone,))
         else:
             rows = self.c.execute(
-                _ACCOUNT + " WHERE phone=? AND bank=? ORDER BY id", (phone, bank)
+                self._ACCOUNT + " WHERE phone=? AND bank=? ORDER BY id", (phone, bank)
             )
-        return [self._account(row) for row in rows]
+        return [self._account(*row) for row in rows]
 
     def bank_account(self, account_id: str) -> BankAccount | None:
-        row = self._one(_ACCOUNT + " WHERE id=?", account_id)
-        return None if row is None else self._account(row)
+        row = self._one(self._ACCOUNT + " WHERE id=?", account_id)
+        return None if row is None else self._account(*row)
 
     def adjust_bank_balance(self, account_id: str, delta: int) -> None:
         self.c.execute(
@@ -57,8 +81,8 @@ class SqliteRailRows(SqliteRows):
         )
 
     def card(self, token: str) -> tuple[Money, str] | None:
-        row = self._one("SELECT currency, balance, behaviour FROM card_funds WHERE token=?", token)
-        return None if row is None else (Money(row["balance"], row["currency"]), row["behaviour"])
+        row = self._one(_CARD + " WHERE token=?", token)
+        return None if row is None else _card(*row)
 
     def set_card_funds(self, token: str, funds: Money, behaviour: str = "approve") -> None:
         self.c.execute(
@@ -78,15 +102,9 @@ class SqliteRailRows(SqliteRows):
 
     def charged(self, payment_id: str) -> tuple[str, Money] | None:
         """The card token and amount of a charge that took money, if it did."""
-        row = self._one(
-            "SELECT token, amount, currency FROM processor_charges "
-            "WHERE payment_id=? AND outcome='succeeded'",
-            payment_id,
-        )
-        return None if row is None else (row["token"], Money(row["amount"], row["currency"]))
+        row = self._one(_CHARGED + " WHERE payment_id=? AND outcome='succeeded'", payment_id)
+        return None if row is None else _charged(*row)
 
     def charge(self, payment_id: str) -> tuple[str, str | None] | None:
-        row = self._one(
-            "SELECT outcome, code FROM processor_charges WHERE payment_id=?", payment_id
-        )
-        return None if row is None else (row["outcome"], row["code"])
+        row = self._one(_CHARGE + " WHERE payment_id=?", payment_id)
+        return None if row is None else _charge(*row)
