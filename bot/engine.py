@@ -35,6 +35,7 @@ from flows.router import dispatch
 from payments.pin import LONGEST_PIN, SHORTEST_PIN, hash_like
 from payments.rails import Rails
 from storage.base import Store, Tx
+from storage.rails_rows import TxWithRails
 
 log = logging.getLogger("paychat.engine")
 _PIN_SALTS_KEPT = 100_000  # ~15 MB at most
@@ -59,7 +60,7 @@ def _maybe_pin(inbound: Inbound) -> bool:
 class Engine:
     def __init__(
         self,
-        store: Store,
+        store: Store[TxWithRails],
         settings: Settings,
         clock: Clock,
         ids: IdSource,
@@ -157,7 +158,7 @@ class Engine:
                 )
 
     # -- inside the unit of work ----------------------------------------------------------------
-    def _step(self, inbound: Inbound, tx: Tx) -> list[Outbound]:
+    def _step(self, inbound: Inbound, tx: TxWithRails) -> list[Outbound]:
         now = self.clock.now()
         if not tx.claim(inbound.key, now):
             return []
@@ -189,13 +190,7 @@ class Engine:
     def _commit_replies(self, tx: Tx, says: list[Say], inbound: Inbound) -> list[Outbound]:
         outs = [self._render(tx, say, f"{inbound.key}#{i}") for i, say in enumerate(says)]
         seqs = tx.add_outbox(outs, self.clock.now())
-        # Positional, not dataclasses.replace: this runs for every reply of every event.
-        return [
-            Outbound(
-                o.kind, o.to, o.key, o.text, o.buttons, o.ref, o.ask_contact, o.pin_pad, o.phone, s
-            )
-            for o, s in zip(outs, seqs, strict=True)
-        ]
+        return [out.numbered(seq) for out, seq in zip(outs, seqs, strict=True)]
 
     def _render(self, tx: Tx, say: Say, default_ref: str) -> Outbound:
         user = tx.user(say.to)

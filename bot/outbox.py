@@ -8,21 +8,20 @@ the bookkeeping a transport does after the commit. A transport depends on the en
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 
 from core.messages import Outbound
-from storage.base import Store, Tx
+from storage.base import OutboxRows, Store
 
 PAGE = 1000  # rows read at a time: the storage port's default page
 
 
-def _page(after: int, tx: Tx) -> list[tuple[int, Outbound]]:
+def _page(after: int, tx: OutboxRows) -> list[tuple[int, Outbound]]:
     return tx.undelivered(after, PAGE)
 
 
 class Outbox:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store[OutboxRows]) -> None:
         self._store = store
 
     async def undelivered(self) -> list[Outbound]:
@@ -31,7 +30,7 @@ class Outbox:
         found: list[Outbound] = []
         while True:
             rows = await self._store.run(partial(_page, found[-1].seq if found else 0))
-            found += [replace(out, seq=seq) for seq, out in rows]
+            found += [out.numbered(seq) for seq, out in rows]
             if len(rows) < PAGE:
                 return found
 
@@ -39,7 +38,7 @@ class Outbox:
         """A transport reports what it delivered, with the platform's message id ("" when the
         platform gives none, e.g. a toast), so a later edit or deletion finds the message."""
 
-        def work(tx: Tx) -> None:
+        def work(tx: OutboxRows) -> None:
             tx.mark_delivered([o.seq for o, _ in outs if o.seq])
             for out, platform_id in outs:
                 if out.kind == "send" and out.ref and platform_id:

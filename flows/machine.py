@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from core.clock import IdSource
     from core.settings import Market, Settings
     from payments.rails import Rails
-    from storage.base import Tx
+    from storage.rails_rows import TxWithRails
 
 # Unknown input for a state is normal here (the flow answers with a hint), so transitions' own
 # "can't trigger" warnings are noise; and INFO would triple the cost of every trigger.
@@ -69,7 +69,7 @@ class Ctx:
     def __init__(
         self,
         *,
-        tx: Tx,
+        tx: TxWithRails,
         settings: Settings,
         now: datetime,
         ids: IdSource,

@@ -4,22 +4,30 @@ failed. Each is written once; the statuses move only through `payments/lifecycle
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from core.records import Method, Payment, PaymentRequest
 from payments import ledger
 from payments.lifecycle import expire_if_due, move_payment, move_request
 from payments.rails.base import RailResult
-from storage.base import DuplicateError
+from storage.base import DuplicateError, JobRows, LedgerRows, PaymentRows, PayoutRows
+from storage.rails_rows import RailRows
 
 if TYPE_CHECKING:
     from core.clock import IdSource
     from payments.rails import Rails
-    from storage.base import Tx
+
+
+class AttemptRows(PaymentRows, PayoutRows, RailRows, Protocol):
+    """What an attempt touches: the payment, the business's payout account, and the rail."""
+
+
+class SettleRows(PaymentRows, LedgerRows, JobRows, Protocol):
+    """What settling changes: the payment and its request, the ledger, the expiry job."""
 
 
 def attempt(
-    tx: Tx,
+    tx: AttemptRows,
     rails: Rails,
     ids: IdSource,
     request: PaymentRequest,
@@ -57,7 +65,7 @@ def attempt(
     return payment, result
 
 
-def settle(tx: Tx, payment: Payment, request: PaymentRequest, now: datetime) -> None:
+def settle(tx: SettleRows, payment: Payment, request: PaymentRequest, now: datetime) -> None:
     """The money arrived: the payment succeeds, the request is paid, the ledger posts, and the
     request's expiry job has nothing left to do."""
     move_payment(tx, payment, "succeeded")
@@ -66,13 +74,13 @@ def settle(tx: Tx, payment: Payment, request: PaymentRequest, now: datetime) -> 
     tx.cancel_jobs("request.expire", request.id)
 
 
-def mark_unknown(tx: Tx, payment: Payment) -> None:
+def mark_unknown(tx: PaymentRows, payment: Payment) -> None:
     """The rail did not answer in time: the outcome is decided later by status checks."""
     move_payment(tx, payment, "unknown")
 
 
 def fail(
-    tx: Tx, payment: Payment, request: PaymentRequest, code: str | None, now: datetime
+    tx: PaymentRows, payment: Payment, request: PaymentRequest, code: str | None, now: datetime
 ) -> bool:
     """Nothing was charged. The request stays open for another attempt, unless its time ran out
     while this payment was in flight: then the expiry that waited happens now (True)."""
@@ -81,7 +89,7 @@ def fail(
     return expire_if_due(tx, request, now)
 
 
-def status_check(tx: Tx, rails: Rails, payment: Payment) -> RailResult:
+def status_check(tx: RailRows, rails: Rails, payment: Payment) -> RailResult:
     if payment.method_kind == "card":
         return rails.processor.status(tx, payment.id)
     charge = tx.charge(payment.id)

@@ -13,18 +13,20 @@ from core.records import SmsCode
 
 if TYPE_CHECKING:
     from core.settings import Security
-    from storage.base import Tx
+    from storage.base import SmsCodeRows
 
 
 def _hash(code: str, salt: bytes) -> bytes:
     return salt + hashlib.scrypt(code.encode(), salt=salt, n=2**12, r=8, p=1, dklen=32)
 
 
-def can_send(tx: Tx, user_id: str, now: datetime, policy: Security) -> bool:
+def can_send(tx: SmsCodeRows, user_id: str, now: datetime, policy: Security) -> bool:
     return tx.sms_sends_since(user_id, now - timedelta(hours=1)) < policy.sms_resends_per_hour
 
 
-def issue(tx: Tx, user_id: str, purpose: str, code: str, now: datetime, policy: Security) -> None:
+def issue(
+    tx: SmsCodeRows, user_id: str, purpose: str, code: str, now: datetime, policy: Security
+) -> None:
     tx.save_sms_code(
         user_id,
         purpose,
@@ -41,7 +43,7 @@ class CodeCheck:
     tries_left: int = 0
 
 
-def verify(tx: Tx, user_id: str, purpose: str, code: str, now: datetime) -> CodeCheck:
+def verify(tx: SmsCodeRows, user_id: str, purpose: str, code: str, now: datetime) -> CodeCheck:
     stored = tx.sms_code(user_id, purpose)
     if stored is None:
         return CodeCheck("none")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from core.money import Money
 
 if TYPE_CHECKING:
-    from storage.base import Tx
+    from storage.base import LedgerRows
 
 
 def source(method_id: str) -> str:
@@ -20,7 +20,7 @@ def business(user_id: str) -> str:
     return f"business:{user_id}"
 
 
-def open_source(tx: Tx, method_id: str, rail: str, funds: Money, now: datetime) -> None:
+def open_source(tx: LedgerRows, method_id: str, rail: str, funds: Money, now: datetime) -> None:
     """What a funding source holds when it is linked, brought in from outside."""
     if funds.minor:
         tx.post(
@@ -29,16 +29,16 @@ def open_source(tx: Tx, method_id: str, rail: str, funds: Money, now: datetime) 
 
 
 def payment(
-    tx: Tx, payment_id: str, method_id: str, business_id: str, amount: Money, now: datetime
+    tx: LedgerRows, payment_id: str, method_id: str, business_id: str, amount: Money, now: datetime
 ) -> None:
     tx.post(payment_id, [(source(method_id), -amount), (business(business_id), amount)], now)
 
 
 def refund(
-    tx: Tx, refund_id: str, method_id: str, business_id: str, amount: Money, now: datetime
+    tx: LedgerRows, refund_id: str, method_id: str, business_id: str, amount: Money, now: datetime
 ) -> None:
     tx.post(refund_id, [(business(business_id), -amount), (source(method_id), amount)], now)
 
 
-def balanced(tx: Tx) -> bool:
+def balanced(tx: LedgerRows) -> bool:
     return all(total == 0 for total in tx.ledger_sums().values())

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from core.errors import InvariantBroken
 from core.records import (
@@ -43,9 +43,7 @@ from core.records import (
     RefundStatus,
     RequestStatus,
 )
-
-if TYPE_CHECKING:
-    from storage.base import Tx
+from storage.base import PaymentRows, PayoutRows
 
 S = TypeVar("S", bound=str)
 
@@ -85,24 +83,26 @@ def _check(kind: str, table: Mapping[S, frozenset[S]], source: S, to: S) -> None
         raise IllegalMove(f"{kind} cannot move from {source} to {to}")
 
 
-def move_request(tx: Tx, request: PaymentRequest, to: RequestStatus) -> bool:
+def move_request(tx: PaymentRows, request: PaymentRequest, to: RequestStatus) -> bool:
     """Move `request` from the status it was read with to `to`; False when it had moved since."""
     _check("a request", REQUEST, request.status, to)
     return tx.set_request_status(request.id, to, expect=request.status)
 
 
-def move_payment(tx: Tx, payment: Payment, to: PaymentStatus, reason: str | None = None) -> bool:
+def move_payment(
+    tx: PaymentRows, payment: Payment, to: PaymentStatus, reason: str | None = None
+) -> bool:
     _check("a payment", PAYMENT, payment.status, to)
     return tx.set_payment_status(payment.id, to, reason, expect=payment.status)
 
 
-def move_refund(tx: Tx, refund: Refund, to: RefundStatus) -> bool:
+def move_refund(tx: PaymentRows, refund: Refund, to: RefundStatus) -> bool:
     _check("a refund", REFUND, refund.status, to)
     return tx.set_refund_status(refund.id, to, expect=refund.status)
 
 
 # -- policies ------------------------------------------------------------------------------------
-def live_payment(tx: Tx, request: PaymentRequest) -> Payment | None:
+def live_payment(tx: PaymentRows, request: PaymentRequest) -> Payment | None:
     """The request's payment whose outcome is not known yet, if any."""
     payment = tx.payment_for_request(request.id)
     return payment if payment is not None and payment.status in LIVE else None
@@ -116,7 +116,11 @@ def closed_status(request: PaymentRequest, now: datetime) -> RequestStatus | Non
     return request.status
 
 
-def why_not_payable(tx: Tx, request: PaymentRequest, now: datetime) -> Blocker | None:
+class PayableRows(PaymentRows, PayoutRows, Protocol):
+    """What deciding whether a request can be paid reads: its payments, the business's payout."""
+
+
+def why_not_payable(tx: PayableRows, request: PaymentRequest, now: datetime) -> Blocker | None:
     """Why nobody can start paying `request` now; None when someone can."""
     if request.status == "open" and live_payment(tx, request) is not None:
         return "pending"
@@ -128,7 +132,7 @@ def why_not_payable(tx: Tx, request: PaymentRequest, now: datetime) -> Blocker |
     return None
 
 
-def why_not_cancellable(tx: Tx, request: PaymentRequest) -> Blocker | None:
+def why_not_cancellable(tx: PaymentRows, request: PaymentRequest) -> Blocker | None:
     """A business may cancel only an open request with no payment in flight."""
     if request.status in PAID:
         return "paid"
@@ -144,7 +148,7 @@ def declines_for_everyone(request: PaymentRequest) -> bool:
     return request.kind == "request"
 
 
-def expire_if_due(tx: Tx, request: PaymentRequest, now: datetime) -> bool:
+def expire_if_due(tx: PaymentRows, request: PaymentRequest, now: datetime) -> bool:
     """Expire an open request whose time is up, unless a payment for it is still in flight (its
     outcome decides: success pays the request, failure calls this again). True when it expired."""
     if request.status != "open" or request.expires_at > now:

@@ -14,7 +14,7 @@ from core.records import Method
 
 if TYPE_CHECKING:
     from core.settings import Market
-    from storage.base import Tx
+    from storage.base import PaymentRows
 
 LimitName = Literal[
     "min", "per_transaction", "per_day", "per_day_count", "per_month", "new_method"
@@ -36,7 +36,7 @@ def amount_limit(amount: Money, market: Market) -> LimitHit | None:
 
 
 def payment_limit(
-    tx: Tx, market: Market, customer_id: str, method: Method, amount: Money, now: datetime
+    tx: PaymentRows, market: Market, customer_id: str, method: Method, amount: Money, now: datetime
 ) -> LimitHit | None:
     if hit := amount_limit(amount, market):
         return hit

@@ -19,10 +19,9 @@ import itertools
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-if TYPE_CHECKING:
-    from storage.base import Tx
+from storage.base import JobRows, PinRows
 
 # The hash's first byte says how it was made: scrypt's log2(N) (security.pin_hash_cost), with the
 # high bit set when peppered. Changing the setting never breaks the PINs already set, and hashes
@@ -73,6 +72,10 @@ def check_new_pin(pin: str, length: int) -> PinProblem | None:
     return None
 
 
+class PinCheckRows(PinRows, JobRows, Protocol):
+    """What checking a PIN touches: the PIN's row, and the job that lifts a lock."""
+
+
 @dataclass(frozen=True, slots=True)
 class PinCheck:
     outcome: Literal["ok", "wrong", "locked", "no_pin"]
@@ -81,7 +84,7 @@ class PinCheck:
 
 
 def check_pin(
-    tx: Tx,
+    tx: PinCheckRows,
     user_id: str,
     pin: str,
     now: datetime,
@@ -117,7 +120,7 @@ def check_pin(
     return PinCheck("wrong", attempts_left=attempts - wrong)
 
 
-def is_locked(tx: Tx, user_id: str, now: datetime) -> datetime | None:
+def is_locked(tx: PinRows, user_id: str, now: datetime) -> datetime | None:
     record = tx.pin(user_id)
     if record is None or record.locked_until is None or record.locked_until <= now:
         return None

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from core.money import Money
 from core.records import Method, Payment, PaymentRequest, Refund
 from payments import ledger
 from payments.lifecycle import move_refund, move_request
+from storage.base import LedgerRows, PaymentRows
+from storage.rails_rows import RailRows
 
 if TYPE_CHECKING:
     from core.clock import IdSource
     from payments.rails import Rails
-    from storage.base import Tx
+
+
+class RefundingRows(PaymentRows, LedgerRows, RailRows, Protocol):
+    """What a refund touches: the refund and its payment and request, the ledger, the rail."""
 
 
 def left_to_refund(payment: Payment) -> Money:
@@ -23,7 +28,7 @@ def left_to_refund(payment: Payment) -> Money:
 
 
 def refund(
-    tx: Tx,
+    tx: RefundingRows,
     rails: Rails,
     ids: IdSource,
     payment: Payment,

@@ -4,19 +4,25 @@ to a simulated bank account). Shared by the methods flow and by scenario seeding
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from core.money import Money
 from core.records import Method, MethodKind
 from payments import ledger
 from payments.cards import CardInput, label
+from storage.base import LedgerRows, MethodRows
+from storage.rails_rows import RailRows
 
 if TYPE_CHECKING:
     from core.clock import IdSource
     from payments.rails import Rails
-    from storage.base import Tx
 
 DEFAULT_FUNDS = {"INR": 5_000_000, "BRL": 500_000, "SGD": 500_000}
+
+
+class WalletRows(MethodRows, LedgerRows, RailRows, Protocol):
+    """What adding a method touches: the methods, the ledger (the funds it brings in) and the
+    rail that holds the funds (a card at the processor, an account at a bank)."""
 
 
 def default_funds(currency: str) -> Money:
@@ -24,7 +30,7 @@ def default_funds(currency: str) -> Money:
 
 
 def add_card(
-    tx: Tx,
+    tx: WalletRows,
     rails: Rails,
     ids: IdSource,
     user_id: str,
@@ -54,7 +60,7 @@ def add_card(
 
 
 def add_bank_method(
-    tx: Tx,
+    tx: WalletRows,
     rails: Rails,
     ids: IdSource,
     user_id: str,

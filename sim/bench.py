@@ -37,7 +37,7 @@ from payments.cards import CardInput
 from payments.pin import hash_pin
 from payments.rails import Rails
 from payments.wallet import add_card
-from storage.base import Tx
+from storage.rails_rows import TxWithRails
 from storage.sqlite import MAX_BATCH, Statements
 
 START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
@@ -105,7 +105,7 @@ class Pair:
 
 
 def _seed(
-    n: int, cost: int, settings: Settings, rails: Rails, ids: IdSource, tx: Tx
+    n: int, cost: int, settings: Settings, rails: Rails, ids: IdSource, tx: TxWithRails
 ) -> list[Pair]:
     """N businesses with payments set up, N customers with a card and a PIN."""
     now = START

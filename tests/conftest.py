@@ -9,6 +9,9 @@ import pytest
 from core.settings import Settings, load_settings
 from sim.scenarios.world import World, open_world
 from sim.simulator import Simulator
+from storage.base import Store
+from storage.rails_rows import TxWithRails
+from storage.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
@@ -17,6 +20,19 @@ START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return load_settings(ROOT / "config.yaml")
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Store[TxWithRails]]:
+    """Every adapter of the storage ports, opened each way it can be: the contract suite
+    (tests/test_storage.py, tests/test_storage_payments.py) runs once per entry. Real databases
+    only: a second adapter joins by adding its entry here."""
+    path = str(tmp_path / "s.db") if request.param == "sqlite-file" else ":memory:"
+    opened = await SqliteStore.open(path)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from payments.rails import Rails
-from storage.base import Tx
+from storage.rails_rows import RailRows
 from storage.sqlite import SqliteStore
 
 
@@ -17,9 +17,9 @@ async def test_every_phone_gets_accounts_of_its_own_and_the_same_ones_again(
     banks = Rails.simulated().banks
     phones = [f"+9198{i:08d}" for i in range(6000)]
 
-    def open_all(tx: Tx) -> tuple[list[str], list[str]]:
-        first = [a.id for p in phones for a in banks.accounts(tx, p, "HDFC Bank", "INR")]
-        again = [a.id for p in phones for a in banks.accounts(tx, p, "HDFC Bank", "INR")]
+    def open_all(rows: RailRows) -> tuple[list[str], list[str]]:
+        first = [a.id for p in phones for a in banks.accounts(rows, p, "HDFC Bank", "INR")]
+        again = [a.id for p in phones for a in banks.accounts(rows, p, "HDFC Bank", "INR")]
         return first, again
 
     store = await SqliteStore.open(str(tmp_path / "banks.db"))

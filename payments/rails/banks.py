@@ -11,7 +11,7 @@ from core.records import BankAccount
 from payments.rails.base import CallLog, Injections, RailResult
 
 if TYPE_CHECKING:
-    from storage.base import Tx
+    from storage.rails_rows import RailRows
 
 DEFAULT_BALANCE_MINOR = 5_000_000
 
@@ -21,20 +21,20 @@ class Banks:
         self._inject = injections
         self._log = log
 
-    def accounts(self, tx: Tx, phone: str, bank: str, currency: str) -> list[BankAccount]:
+    def accounts(self, rows: RailRows, phone: str, bank: str, currency: str) -> list[BankAccount]:
         """The accounts `bank` holds for `phone`: one to three, the same every time. Raises
         `RailRefused` when the bank will not answer."""
         self._log.record("bank.accounts", phone=phone, bank=bank)
         fault = self._inject.take("bank.accounts", {"bank": bank})
         if fault is not None and fault.outcome != "ok":
             raise RailRefused(fault.code or "bank_unavailable")
-        found = tx.bank_accounts(phone, bank)
+        found = rows.bank_accounts(phone, bank)
         if found:
             return found
         seed = hashlib.sha256(f"{phone}|{bank}".encode()).digest()
         for i in range(1 + seed[0] % 3):
             number = "".join(str(b % 10) for b in seed[4 + i * 10 : 14 + i * 10])
-            tx.add_bank_account(
+            rows.add_bank_account(
                 BankAccount(
                     # 64 bits of the hash: unique among billions of phones, not thousands
                     f"acct-{seed[24:32].hex()}{i}-{number[-4:]}",
@@ -45,14 +45,16 @@ class Banks:
                     Money(DEFAULT_BALANCE_MINOR, currency),
                 )
             )
-        return tx.bank_accounts(phone, bank)
+        return rows.bank_accounts(phone, bank)
 
-    def open_account(self, tx: Tx, account_id: str, bank: str, phone: str, balance: Money) -> None:
+    def open_account(
+        self, rows: RailRows, account_id: str, bank: str, phone: str, balance: Money
+    ) -> None:
         number = "".join(str(b % 10) for b in hashlib.sha256(account_id.encode()).digest()[:10])
-        tx.add_bank_account(BankAccount(account_id, bank, phone, number, number[-4:], balance))
+        rows.add_bank_account(BankAccount(account_id, bank, phone, number, number[-4:], balance))
 
     def transfer(
-        self, tx: Tx, payment_id: str, source: str, target: str, amount: Money
+        self, rows: RailRows, payment_id: str, source: str, target: str, amount: Money
     ) -> RailResult:
         self._log.record("bank.transfer", payment=payment_id, amount=amount.code())
         fault = self._inject.take("bank.transfer", {"amount": amount.code()})
@@ -61,13 +63,13 @@ class Banks:
                 return RailResult("declined", fault.code or "do_not_honour")
             if fault.outcome == "error":
                 return RailResult("error", fault.code or "processing_error")
-        account = tx.bank_account(source)
+        account = rows.bank_account(source)
         if account is None or account.balance.minor < amount.minor:
             result = RailResult("declined", "insufficient_funds")
-            tx.record_charge(payment_id, source, amount, "declined", result.code)
+            rows.record_charge(payment_id, source, amount, "declined", result.code)
         else:
-            self._move(tx, source, target, amount)
-            tx.record_charge(payment_id, source, amount, "succeeded", None)
+            self._move(rows, source, target, amount)
+            rows.record_charge(payment_id, source, amount, "succeeded", None)
             result = RailResult("succeeded")
         if fault is not None and fault.outcome in ("timeout", "delay"):
             # The bank did the transfer (or refused it) but the answer did not come back in
@@ -76,15 +78,15 @@ class Banks:
         return result
 
     def refund(
-        self, tx: Tx, payment_id: str, source: str, target: str, amount: Money
+        self, rows: RailRows, payment_id: str, source: str, target: str, amount: Money
     ) -> RailResult:
         self._log.record("bank.refund", payment=payment_id, amount=amount.code())
         fault = self._inject.take("bank.refund", {"amount": amount.code()})
         if fault is not None and fault.outcome != "ok":
             return RailResult("error", fault.code or "processing_error")
-        self._move(tx, target, source, amount)
+        self._move(rows, target, source, amount)
         return RailResult("succeeded")
 
-    def _move(self, tx: Tx, source: str, target: str, amount: Money) -> None:
-        tx.adjust_bank_balance(source, -amount.minor)
-        tx.adjust_bank_balance(target, amount.minor)
+    def _move(self, rows: RailRows, source: str, target: str, amount: Money) -> None:
+        rows.adjust_bank_balance(source, -amount.minor)
+        rows.adjust_bank_balance(target, amount.minor)

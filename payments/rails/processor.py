@@ -8,7 +8,7 @@ from core.money import Money
 from payments.rails.base import CallLog, Injections, RailResult
 
 if TYPE_CHECKING:
-    from storage.base import Tx
+    from storage.rails_rows import RailRows
 
 # Stripe's convention (shared/spec/rails.md): the behaviour a test card number always has.
 TEST_CARDS = {
@@ -25,22 +25,22 @@ class Processor:
         self._inject = injections
         self._log = log
 
-    def tokenize(self, tx: Tx, token: str, number: str, funds: Money) -> None:
+    def tokenize(self, rows: RailRows, token: str, number: str, funds: Money) -> None:
         """Open the processor's record of a card; the number itself is not kept."""
-        tx.set_card_funds(token, funds, TEST_CARDS.get(number, "approve"))
+        rows.set_card_funds(token, funds, TEST_CARDS.get(number, "approve"))
 
-    def authorize(self, tx: Tx, payment_id: str, token: str, amount: Money) -> RailResult:
+    def authorize(self, rows: RailRows, payment_id: str, token: str, amount: Money) -> RailResult:
         self._log.record("processor.authorize", payment=payment_id, amount=amount.code())
         fault = self._inject.take("processor.authorize", {"amount": amount.code()})
         result = self._charge(
-            tx, token, amount, fault.outcome if fault else None, fault.code if fault else None
+            rows, token, amount, fault.outcome if fault else None, fault.code if fault else None
         )
-        self._record(tx, payment_id, token, amount, result)
+        self._record(rows, payment_id, token, amount, result)
         if fault is not None and fault.outcome in ("timeout", "delay"):
             return RailResult("unknown")
         return result
 
-    def status(self, tx: Tx, payment_id: str) -> RailResult:
+    def status(self, rows: RailRows, payment_id: str) -> RailResult:
         self._log.record("processor.status", payment=payment_id)
         fault = self._inject.take("processor.status", {"payment": payment_id})
         if fault is not None:
@@ -50,36 +50,36 @@ class Processor:
                 # The processor's answer is the truth about the money: a charge it reports as
                 # declined holds none, so one that took money on a timeout is voided.
                 code = fault.code or "processing_error"
-                if (taken := tx.charged(payment_id)) is not None:
+                if (taken := rows.charged(payment_id)) is not None:
                     token, amount = taken
-                    card = tx.card(token)
+                    card = rows.card(token)
                     if card is not None:
-                        tx.set_card_funds(token, card[0] + amount, card[1])
-                    tx.record_charge(payment_id, token, amount, "declined", code)
+                        rows.set_card_funds(token, card[0] + amount, card[1])
+                    rows.record_charge(payment_id, token, amount, "declined", code)
                 return RailResult("declined" if fault.outcome == "declined" else "error", code)
-        charge = tx.charge(payment_id)
+        charge = rows.charge(payment_id)
         if charge is None:
             return RailResult("error", "processing_error")
         return RailResult(charge[0], charge[1])  # type: ignore[arg-type]  # stored from a result
 
-    def refund(self, tx: Tx, payment_id: str, token: str, amount: Money) -> RailResult:
+    def refund(self, rows: RailRows, payment_id: str, token: str, amount: Money) -> RailResult:
         self._log.record("processor.refund", payment=payment_id, amount=amount.code())
         fault = self._inject.take("processor.refund", {"amount": amount.code()})
         if fault is not None and fault.outcome != "ok":
             return RailResult("error", fault.code or "processing_error")
-        card = tx.card(token)
+        card = rows.card(token)
         if card is not None:
-            tx.set_card_funds(token, card[0] + amount, card[1])
+            rows.set_card_funds(token, card[0] + amount, card[1])
         return RailResult("succeeded")
 
     def _charge(
-        self, tx: Tx, token: str, amount: Money, forced: str | None, code: str | None
+        self, rows: RailRows, token: str, amount: Money, forced: str | None, code: str | None
     ) -> RailResult:
         if forced == "declined":
             return RailResult("declined", code or "do_not_honour")
         if forced == "error":
             return RailResult("error", code or "processing_error")
-        card = tx.card(token)
+        card = rows.card(token)
         if card is None:
             return RailResult("declined", "do_not_honour")
         balance, behaviour = card
@@ -89,10 +89,10 @@ class Processor:
             return RailResult("declined", behaviour)
         if balance.minor < amount.minor:
             return RailResult("declined", "insufficient_funds")
-        tx.set_card_funds(token, balance - amount, behaviour)
+        rows.set_card_funds(token, balance - amount, behaviour)
         return RailResult("succeeded")
 
     def _record(
-        self, tx: Tx, payment_id: str, token: str, amount: Money, result: RailResult
+        self, rows: RailRows, payment_id: str, token: str, amount: Money, result: RailResult
     ) -> None:
-        tx.record_charge(payment_id, token, amount, result.status, result.code)
+        rows.record_charge(payment_id, token, amount, result.status, result.code)

@@ -25,7 +25,8 @@ from payments.rails import Rails
 from payments.wallet import add_bank_method, add_card, default_funds
 from sim.scenarios.loader import Node, ScenarioError, where
 from sim.simulator import Simulator
-from storage.base import Store, Tx
+from storage.base import Store, UserRows
+from storage.rails_rows import TxWithRails
 
 
 @dataclass
@@ -35,7 +36,7 @@ class World:
 
     sim: Simulator
     engine: Engine
-    store: Store
+    store: Store[TxWithRails]
     clock: VirtualClock
     ids: IdSource
     rails: Rails
@@ -91,11 +92,11 @@ async def seed(world: World, parties: dict[str, Any], given: dict[str, Any]) -> 
         await world.store.run(partial(_given, world, name, spec))
 
 
-def _add_user(user: User, now: datetime, tx: Tx) -> None:
+def _add_user(user: User, now: datetime, tx: UserRows) -> None:
     tx.add_user(user, now)
 
 
-def _given(world: World, name: str, spec: Node, tx: Tx) -> None:
+def _given(world: World, name: str, spec: Node, tx: TxWithRails) -> None:
     user = tx.user(world.sim.user_id(name))
     if user is None:
         raise ScenarioError(*where(spec), f"given {name!r}: the party is not registered")
