@@ -126,3 +126,11 @@ class AccountButton(PickButton):
 @dataclass(frozen=True, slots=True)
 class WalletButton(PickButton):
     prefix: ClassVar[str] = "w"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage(ButtonRef):
+    """The next page of `/history` (pages count from 1)."""
+
+    prefix: ClassVar[str] = "hist"
+    page: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.money import Money, parse_amount
-from flows.machine import Ctx
+from core.refs import HistoryPage
+from flows.machine import Btn, Ctx
 from flows.outcome import conclude
 from payments import charge, ledger
 from payments.refund import left_to_refund
@@ -83,15 +84,30 @@ def refund(ctx: Ctx, arg: str) -> None:
     ctx.say("refund.received", to=payment.customer_id, **values)
 
 
+HISTORY_PAGE = 10  # requests and payments on one page of /history
+
+
 def history(ctx: Ctx, arg: str) -> None:
+    """`/history [page]`: the newest requests and payments, ten of each a page, with a button to
+    the next page while there is one."""
     me = ctx.me
-    requests = ctx.tx.requests_for(me.id, limit=10)
-    payments = ctx.tx.payments_for(me.id, limit=10)
+    page = int(arg) if arg.strip().isdigit() and int(arg) > 0 else 1
+    skip = (page - 1) * HISTORY_PAGE
+    requests = ctx.tx.requests_for(me.id, limit=HISTORY_PAGE + 1, offset=skip)
+    payments = ctx.tx.payments_for(me.id, limit=HISTORY_PAGE + 1, offset=skip)
+    more = len(requests) > HISTORY_PAGE or len(payments) > HISTORY_PAGE
     balance = None
     if me.role == "business":
         currency = ctx.market.currency
         balance = Money(ctx.tx.account_balance(ledger.business(me.id), currency), currency)
-    ctx.say("history", requests=requests, payments=payments, balance=balance)
+    ctx.say(
+        "history",
+        requests=requests[:HISTORY_PAGE],
+        payments=payments[:HISTORY_PAGE],
+        balance=balance,
+        page=page,
+        buttons=((Btn(HistoryPage(str(page + 1)).pack(), key="more"),),) if more else (),
+    )
 
 
 def receipt(ctx: Ctx, arg: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from core.refs import MenuButton, RequestMessage, RequestOwnerMessage
+from core.refs import HistoryPage, MenuButton, RequestMessage, RequestOwnerMessage
 from flows import after_payment, methods, onboarding, pay, payment_setup, pin_setup, request
 from flows.conversation import FLOWS, not_understood, refuse, register, run, start
 from flows.jobs import JOBS, run_job
@@ -84,6 +84,8 @@ def _tap(ctx: Ctx) -> None:
     inbound = ctx.inbound
     if menu := MenuButton.unpack(inbound.button):
         _starter(ctx, menu.item, "")
+    elif page := HistoryPage.unpack(inbound.button):
+        after_payment.history(ctx, page.page)
     elif (asked := RequestMessage.unpack(inbound.message)) and inbound.button in (
         "pay",
         "decline",

@@ -183,8 +183,8 @@ class PaymentRows(Protocol):
         ...
 
     def add_failed_attempt(self, request_id: str) -> None: ...
-    def requests_for(self, user_id: str, limit: int = 10) -> list[PaymentRequest]:
-        """A party's requests, as business or customer, newest first."""
+    def requests_for(self, user_id: str, limit: int = 10, offset: int = 0) -> list[PaymentRequest]:
+        """A party's requests, as business or customer, newest first, from `offset` on."""
         ...
 
     def add_payment(self, payment: Payment) -> None:
@@ -199,7 +199,7 @@ class PaymentRows(Protocol):
     def set_payment_status(
         self, payment_id: str, status: str, reason: str | None, expect: str
     ) -> bool: ...
-    def payments_for(self, user_id: str, limit: int = 10) -> list[Payment]:
+    def payments_for(self, user_id: str, limit: int = 10, offset: int = 0) -> list[Payment]:
         """A party's payments, as payer or as the business paid, newest first."""
         ...
 

@@ -134,11 +134,11 @@ class SqlitePaymentRows(SqliteRows):
             "UPDATE requests SET failed_attempts=failed_attempts+1 WHERE id=?", (request_id,)
         )
 
-    def requests_for(self, user_id: str, limit: int = 10) -> list[PaymentRequest]:
+    def requests_for(self, user_id: str, limit: int = 10, offset: int = 0) -> list[PaymentRequest]:
         rows = self.c.execute(
             _REQUEST + " WHERE business_id=? OR customer_id=? "
-            "ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (user_id, user_id, limit),
+            "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            (user_id, user_id, limit, offset),
         )
         return [_request(*row) for row in rows]
 
@@ -185,12 +185,12 @@ class SqlitePaymentRows(SqliteRows):
         )
         return cur.rowcount == 1
 
-    def payments_for(self, user_id: str, limit: int = 10) -> list[Payment]:
+    def payments_for(self, user_id: str, limit: int = 10, offset: int = 0) -> list[Payment]:
         rows = self.c.execute(
             _PAYMENT + " WHERE customer_id=? OR request_id IN "
             "(SELECT id FROM requests WHERE business_id=?) ORDER BY created_at DESC, rowid DESC "
-            "LIMIT ?",
-            (user_id, user_id, limit),
+            "LIMIT ? OFFSET ?",
+            (user_id, user_id, limit, offset),
         )
         return [_payment(*row) for row in rows]
 
