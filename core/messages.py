@@ -25,6 +25,10 @@ class Inbound:
     # Set by the transport: the app can ask for a fingerprint or face (the simulator can;
     # Telegram cannot). A job or an unknown app cannot.
     can_biometric: bool = False
+    # Set by the transport: the sender's own phone number when the platform knows it (the
+    # simulator, like WhatsApp, knows each party's number; Telegram tells it only through the
+    # person's own shared contact). A typed number is proven only when it equals this.
+    known_phone: str = ""
     # What a person typed may be a PIN, a card number or a code: never in a repr (aiosqlite
     # logs the repr of the work it runs at DEBUG level).
     text: str = field(default="", repr=False)

@@ -20,6 +20,11 @@ class S(Enum):
     DONE = auto()
 
 
+def _same_number(typed: str, known: str) -> bool:
+    digits = "".join(c for c in known if c.isdigit())
+    return bool(digits) and typed.lstrip("+") == digits
+
+
 class Onboarding(FlowModel):
     flow = "onboarding"
     problem: str = ""
@@ -56,6 +61,11 @@ class Onboarding(FlowModel):
         self.phone, self.country = parsed
         if self.ctx.settings.market(self.country) is None:
             self.problem = "unsupported"
+        elif inbound.kind != "contact" and not _same_number(self.phone, inbound.known_phone):
+            # Anyone can type anyone's number: only the app's own knowledge of its number, or
+            # the person's own shared contact, proves it (else the bank's accounts and the SMS
+            # codes for that number would go to whoever typed it).
+            self.problem = "unproven"
         elif self.ctx.tx.user_by_phone(self.phone) is not None:
             self.problem = "taken"
 
@@ -79,7 +89,11 @@ class Onboarding(FlowModel):
             markets = sorted(m.name for m in self.ctx.settings.markets.values())
             self.ctx.say("onboarding.country_unsupported", country=self.country, markets=markets)
         else:
-            key = {"not_own": "onboarding.phone_not_own", "taken": "onboarding.phone_taken"}
+            key = {
+                "not_own": "onboarding.phone_not_own",
+                "taken": "onboarding.phone_taken",
+                "unproven": "onboarding.phone_unproven",
+            }
             self.ctx.say(key.get(self.problem, "onboarding.phone_invalid"), ask_contact=True)
 
     # -- the name -----------------------------------------------------------------------------

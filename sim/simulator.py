@@ -144,6 +144,7 @@ class Simulator:
             user=party,
             kind=kind,
             can_biometric=True,  # the simulated phone has a fingerprint reader
+            known_phone=me.phone,  # like WhatsApp, the simulated app knows its own number
             language=me.language,
             name=me.display_name,
             **fields,
@@ -173,6 +174,7 @@ class Simulator:
                     user=party,
                     kind=kind,
                     can_biometric=True,
+                    known_phone=me.phone,
                     language=me.language,
                     name=me.display_name,
                     **fields,

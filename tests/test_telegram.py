@@ -44,6 +44,7 @@ def test_only_scenarios_with_biometrics_are_left_to_the_simulator() -> None:
     assert simulator_only_files == {
         "payments/biometric.convo.yaml",
         "pin/biometric_enrol.convo.yaml",
+        "onboarding/customer_brazil_typed.convo.yaml",  # types her own number: Telegram can't know
     }
 
 

@@ -287,3 +287,26 @@ async def test_a_forged_keypad_tap_does_not_turn_a_message_into_a_keypad(
         after = next(m for m in emulator.chat(706) if m["message_id"] == welcome["message_id"])
         assert after == welcome  # not edited into a keypad
         assert [i.kind for i in door.seen] == ["command"]
+
+
+async def test_on_telegram_a_typed_number_is_never_proof_even_the_right_one(
+    emulator: Emulator, settings: Settings, tmp_path: Path
+) -> None:
+    async with bot(emulator, settings, tmp_path / "b.db") as (transport, door, _):
+        await transport.start(polling=False, tick=0)
+        emulator.add_user(707, "Asha", "+91 98123 45678")
+        for send in (
+            lambda: emulator.send_text(707, "/start"),
+            lambda: emulator.tap(707, emulator.chat(707)[-1]["message_id"], "customer"),
+            lambda: emulator.send_text(707, "+91 98123 45678"),  # her own, but typed
+        ):
+            send()
+            await _receive_newest(emulator, transport)
+        asked = emulator.chat(707)[-1]
+        assert asked["text"].startswith("Please share your contact")
+        keyboard = emulator.state.keyboards[707]  # a reply keyboard is the chat's
+        assert keyboard["keyboard"][0][0]["request_contact"] is True
+        emulator.share_contact(707, "+91 98123 45678")
+        await _receive_newest(emulator, transport)
+        assert emulator.chat(707)[-2]["text"].startswith("All set")
+        assert [i.known_phone for i in door.seen] == ["", "", "", ""]  # Telegram never knows

@@ -51,7 +51,12 @@ class CaseResult:
 def simulator_only(node: Any) -> str:
     """Why a scenario can run only in the simulator ("" when it runs on every transport):
     Telegram has no biometrics, so neither an enrolled party, a biometric answer nor the PIN
-    menu's enrol button exist there. Included partials count too."""
+    menu's enrol button exist there; and Telegram does not know a person's number, so a party
+    that types its own number to sign up is proven only in the simulator (on Telegram it must
+    share its contact). Included partials count too."""
+    parties = node.get("parties") if isinstance(node, Node) else None
+    if isinstance(parties, Node) and _types_own_number(node):
+        return "only the simulator knows a party's own number (Telegram needs a contact)"
     if isinstance(node, Node):
         if node.get("biometric") or node.get("tap") == "biometric":
             return "biometrics exist only in the simulator"
@@ -63,6 +68,27 @@ def simulator_only(node: Any) -> str:
     if isinstance(node, list):
         return next((why for why in map(simulator_only, node) if why), "")
     return ""
+
+
+def _digits_of(text: object) -> str:
+    return "".join(c for c in str(text) if c.isdigit())
+
+
+def _types_own_number(doc: Node) -> bool:
+    """Whether a party that starts unregistered types its own phone number as text."""
+    own = {
+        name: _digits_of(spec.get("phone", ""))
+        for name, spec in doc["parties"].items()
+        if isinstance(spec, Node) and spec.get("registered", True) is False
+    }
+    steps = doc.get("steps") or []
+    for step in steps if isinstance(steps, list) else []:
+        for party, number in own.items():
+            action = step.get(party) if isinstance(step, Node) else None
+            text = action.get("text") if isinstance(action, Node) else action
+            if isinstance(text, str) and number and _digits_of(text) == number:
+                return True
+    return False
 
 
 class Run:
