@@ -107,14 +107,18 @@ class Pay(FlowModel):
         self.blocker = why_not_payable(self.ctx.tx, self.request, self.ctx.now)
         return self.blocker not in (None, "cannot_receive")
 
+    @property
+    def business_name(self) -> str:
+        business = self.ctx.tx.user(self.request.business_id)
+        return business.name if business else ""
+
     def ask_decline(self) -> None:
         request = self.request
-        business = self.ctx.tx.user(request.business_id)
         self.ctx.say(
             "request.confirm_decline",
             id=request.id,
             amount=request.amount,
-            business=business.name if business else "",
+            business=self.business_name,
             buttons=((Btn("confirm", key="decline_confirm"), Btn("back")),),
         )
 
@@ -167,12 +171,11 @@ class Pay(FlowModel):
 
     def show_methods(self) -> None:
         request = self.request
-        business = self.ctx.tx.user(request.business_id)
         self.ctx.say(
             "pay.choose_method",
             amount=request.amount,
             id=request.id,
-            business=business.name if business else "",
+            business=self.business_name,
             has_methods=bool(accepted_methods(self.ctx, self.ctx.me.id)),
             buttons=method_buttons(self.ctx, self.ctx.me.id, request.id),
         )

@@ -59,3 +59,18 @@ async def onboard(sim: Simulator, name: str, role: str, phone: str, shown: str =
     await sim.share_contact(name)
     if role == "business":
         await sim.text(name, shown or name.capitalize())
+
+
+class FakeTime:
+    """An injected clock for code that paces or backs off: sleeping moves it, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

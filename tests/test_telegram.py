@@ -28,7 +28,7 @@ from sim.scenarios.loader import cases, load_yaml
 from sim.scenarios.runner import run_case, simulator_only
 from sim.scenarios.telegram_world import NO_PACING, TelegramSimulator, open_telegram_world
 from sim.scenarios.world import seed
-from tests.conftest import ROOT, START
+from tests.conftest import ROOT, START, FakeTime
 
 TOKEN = "123456:TESTS"
 
@@ -91,21 +91,6 @@ def on_the_emulator(
         ids=SeededIds(),
         **options,
     )
-
-
-class FakeTime:
-    """An injected clock: sleeping moves it, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_token_buckets_allow_a_burst_then_pace() -> None:

@@ -22,22 +22,9 @@ from core.messages import Button, Inbound, Outbound
 from core.refs import RequestMessage
 from core.settings import Settings
 from sim.emulator import Emulator
-from tests.conftest import START
+from tests.conftest import START, FakeTime
 
 TOKEN = "123456:DELIVERY"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
