@@ -219,13 +219,12 @@ class Pay(FlowModel):
 
     def ask_pin(self) -> None:
         ctx, request = self.ctx, self.request
-        business = ctx.tx.user(request.business_id)
         ctx.say(
             "pin.ask",
             pin_pad=True,
             amount=request.amount,
             id=request.id,
-            business=business.name if business else "",
+            business=self.business_name,
             biometric=ctx.me.biometric and ctx.inbound.can_biometric,
             length=ctx.settings.security.pin_length,
         )
