@@ -155,6 +155,8 @@ async def test_a_party_sees_its_requests_newest_first(parties: Rows) -> None:
     shop = await parties.run(lambda tx: tx.requests_for("shop", limit=2))
     assert [r.id for r in asha] == ["PR-3", "PR-2", "PR-1"]
     assert [r.id for r in shop] == ["PR-3", "PR-2"]
+    next_page = await parties.run(lambda tx: tx.requests_for("shop", limit=2, offset=2))
+    assert [r.id for r in next_page] == ["PR-1", "PR-4"]
     assert [r.id for r in await parties.run(lambda tx: tx.requests_for("bruno"))] == ["PR-4"]
 
 
@@ -204,6 +206,8 @@ async def test_payments_are_summed_for_limits_and_listed_for_both_parties(partie
     as_payee = await parties.run(lambda tx: tx.payments_for("shop"))
     assert [p.id for p in as_payer] == [p.id for p in as_payee] == ["TX-3", "TX-2", "TX-1"]
     assert [p.id for p in await parties.run(lambda tx: tx.payments_for("shop", 1))] == ["TX-3"]
+    second = await parties.run(lambda tx: tx.payments_for("asha", limit=1, offset=1))
+    assert [p.id for p in second] == ["TX-2"]
     assert await parties.run(lambda tx: tx.successful_payment_counts()) == [("PR-1", 1)]
 
 
