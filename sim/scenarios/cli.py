@@ -56,7 +56,8 @@ def run_lint(paths: list[str], console: Console) -> int:
     for path in files:
         problems += lint(path)
     for problem in problems:
-        console.print(str(problem), markup=False, highlight=False)
+        # One line each, however wide the terminal: editors and grep read `file:line: problem`.
+        console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     console.print(f"{len(files)} files, {len(problems)} problems")
     return 1 if problems else 0
 

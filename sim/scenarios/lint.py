@@ -1,5 +1,10 @@
-"""Static checks of a scenario without running it: unknown keys, undefined `${var}`, unknown
-parties and message keys, include cycles. Every problem carries its file and line."""
+"""Static checks of a scenario without running it: unknown keys at every depth (steps, actions,
+buttons, matchers, probes, faults, call counts, `include`'s `with`), undefined `${var}`, unknown
+parties and message keys, include cycles. Every problem carries its file and line.
+
+An unknown key is never ignored: the runner reads only the keys it knows, so a typo
+(`{tap: {lable: Pay}}`, `contians:`) would otherwise change what a scenario tests without a word.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,29 @@ from sim.scenarios.loader import Node, NodeList, ScenarioError, load_yaml, where
 from sim.scenarios.spec import (
     ACTION_KEYS,
     ACTIONS,
+    BIOMETRIC_ANSWERS,
+    BUTTON_KEYS,
+    CALL_COUNT_KEYS,
+    CALL_WHEN,
+    CALL_WITH,
+    CLOCK_KEYS,
+    FAULT_KEYS,
+    GIVEN_KEYS,
     INVARIANTS,
     KINDS,
+    LABELS,
     MATCHER_KEYS,
     METHOD_KEYS,
     METHOD_KINDS,
     OPS,
+    OUTCOMES,
     PARTIAL_KEYS,
     PARTY_KEYS,
+    PAYMENTS_KEYS,
     PROBES,
+    QUIET_KEYS,
     STEP_KEYS,
+    TAP_KEYS,
     TOP_KEYS,
     VAR,
     is_duration,
@@ -49,6 +67,8 @@ class Linter:
             self.fail(doc, "a scenario is a mapping with `parties` and `steps`")
             return self.problems
         self._unknown(doc, TOP_KEYS, "scenario")
+        if "clock" in doc:
+            self._mapping(doc["clock"], CLOCK_KEYS, "clock", doc)
         if doc.get("version", 1) != 1:
             self.fail(doc, f"version {doc.get('version')!r} is not supported (use 1)")
         parties = doc.get("parties") or {}
@@ -76,13 +96,24 @@ class Linter:
         self._steps(doc.get("steps"), known, doc, [self.path.resolve()])
         return self.problems
 
-    def _unknown(self, node: dict[str, Any], allowed: set[str], what: str) -> None:
+    def _unknown(
+        self, node: dict[str, Any], allowed: set[str], what: str, parent: object = None
+    ) -> None:
         for key in node:
             if key not in allowed:
                 self.fail(
                     node,
                     f"unknown key {key!r} in {what}; expected one of {', '.join(sorted(allowed))}",
+                    parent,
                 )
+
+    def _mapping(self, node: Any, allowed: set[str], what: str, parent: object) -> bool:
+        """Whether `node` is a mapping (said if not); its unknown keys are reported."""
+        if not isinstance(node, dict):
+            self.fail(node, f"{what} must be a mapping, not {node!r}", parent)
+            return False
+        self._unknown(node, allowed, what, parent)
+        return True
 
     def _given(self, given: Any, parties: dict[str, Any]) -> None:
         if not isinstance(given, dict):
@@ -95,7 +126,9 @@ class Linter:
             if not isinstance(seed, dict):
                 self.fail(given, f"given {name!r} must be a mapping")
                 continue
-            self._unknown(seed, {"payments", "pin", "biometric", "methods"}, f"given {name!r}")
+            self._unknown(seed, GIVEN_KEYS, f"given {name!r}")
+            if "payments" in seed:
+                self._mapping(seed["payments"], PAYMENTS_KEYS, f"given {name!r} payments", seed)
             for method in seed.get("methods") or []:
                 if not isinstance(method, dict) or len(METHOD_KINDS & set(method)) != 1:
                     self.fail(
@@ -135,18 +168,12 @@ class Linter:
             quiet = step["expect_quiet"]
             if not (isinstance(quiet, dict) and is_duration(quiet.get("for", ""))):
                 self.fail(step, "expect_quiet takes {for: <duration>}")
+            elif isinstance(quiet, dict):
+                self._unknown(quiet, QUIET_KEYS, "expect_quiet", step)
         if "inject" in step:
-            for name in step["inject"] or {}:
-                if name not in CALL_NAMES and not str(name).startswith("telegram."):
-                    self.fail(
-                        step,
-                        f"inject: unknown rail call {name!r}; known: "
-                        f"{', '.join(CALL_NAMES)}, telegram.<method>",
-                    )
+            self._inject(step["inject"], step)
         if "expect_calls" in step:
-            for name in step["expect_calls"] or {}:
-                if name not in CALL_NAMES and name != "since":
-                    self.fail(step, f"expect_calls: unknown rail call {name!r}")
+            self._expect_calls(step["expect_calls"], step)
         if "snapshot" in step:
             known.add(str(step["snapshot"]))
         for probe in step.get("expect_state") or []:
@@ -157,8 +184,11 @@ class Linter:
             ):
                 self.fail(step, "each `together` entry is an action keyed by a party")
                 continue
-            for actor in (k for k in action if k in self.parties or VAR.fullmatch(k)):
-                self._action(action[actor], step, known)
+            for key in action:
+                if key in self.parties or VAR.fullmatch(key):
+                    self._action(action[key], step, known)
+                else:
+                    self.fail(action, f"together: {key!r} is not a declared party", step)
         if "expect" in step:
             self._expect(step["expect"], step, known)
         if "include" in step:
@@ -173,10 +203,48 @@ class Linter:
         for key in action:
             if key not in ACTION_KEYS:
                 self.fail(
-                    step, f"unknown action {key!r}; expected one of {', '.join(sorted(ACTIONS))}"
+                    action,
+                    f"unknown action {key!r}; expected one of {', '.join(sorted(ACTIONS))}",
+                    step,
                 )
-        if not ACTIONS & set(action):
-            self.fail(step, "an action needs one of " + ", ".join(sorted(ACTIONS)))
+        acts = sorted(ACTIONS & set(action))
+        if not acts:
+            self.fail(action, "an action needs one of " + ", ".join(sorted(ACTIONS)), step)
+        elif len(acts) > 1:
+            # The runner would do only the first it looks at, and drop the rest unsaid.
+            self.fail(action, f"an action does one thing, this one has {', '.join(acts)}", step)
+        if "tap" not in action:
+            for key in sorted(TAP_KEYS & set(action)):
+                self.fail(action, f"{key!r} goes with tap", step)
+        tap = action.get("tap")
+        if isinstance(tap, dict):
+            self._button(tap, "tap", action)
+        elif "tap" in action and not isinstance(tap, str):
+            self.fail(action, f"tap takes a button id or {{label: ...}}, not {tap!r}", step)
+        if "nth" in action:
+            self._nth(action, step)
+        if "share_contact" in action and not isinstance(action["share_contact"], bool | str):
+            self.fail(action, "share_contact: true (your own) or a phone number", step)
+        answer = action.get("biometric")
+        if "biometric" in action and answer not in BIOMETRIC_ANSWERS and not _var(answer):
+            self.fail(action, f"biometric: {answer!r} is not approve or refuse", step)
+
+    def _button(self, spec: Any, what: str, parent: object) -> None:
+        """A button by label: `{label | label_contains | label_regex: ..., nth: N}`."""
+        if isinstance(spec, str):
+            return
+        if not self._mapping(spec, BUTTON_KEYS, f"button ({what})", parent):
+            return
+        if "nth" in spec:
+            self._nth(spec, parent)
+        labels = len(LABELS & set(spec))
+        if labels > 1 or (labels == 0 and set(spec) <= BUTTON_KEYS):  # a typo is said above
+            self.fail(spec, f"{what}: a button names one of {', '.join(sorted(LABELS))}", parent)
+        if "label_regex" in spec:
+            try:
+                re.compile(str(spec["label_regex"]))
+            except re.error as exc:
+                self.fail(spec, f"{what}: label_regex: {exc}", parent)
 
     def _expect(self, expect: Any, step: Node, known: set[str]) -> None:
         if not isinstance(expect, dict):
@@ -218,6 +286,21 @@ class Linter:
             self.fail(matcher, f"says: unknown message key {matcher['says']!r}", parent)
         if matcher.get("kind", "send") not in KINDS:
             self.fail(matcher, f"kind must be one of {', '.join(sorted(KINDS))}", parent)
+        rows = matcher.get("buttons")
+        if "buttons" in matcher and rows != "none":
+            if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+                self.fail(matcher, "buttons: a list of rows ([[pay, decline]]) or none", parent)
+            else:
+                for row in rows:
+                    for spec in row:
+                        self._button(spec, "buttons", matcher)
+        wanted = matcher.get("buttons_include")
+        if "buttons_include" in matcher:
+            if not isinstance(wanted, list):
+                self.fail(matcher, "buttons_include: a list of buttons", parent)
+            else:
+                for spec in wanted:
+                    self._button(spec, "buttons_include", matcher)
         self._vars({k: v for k, v in matcher.items() if k != "regex"}, known, node=parent)
         if "regex" in matcher:
             try:
@@ -244,12 +327,13 @@ class Linter:
                         self.fail(probe, f"unknown comparison {op!r}", step)
 
     def _include(self, step: Node, known: set[str], chain: list[Path]) -> None:
-        target = (Path(step.file).parent / str(step["include"])).resolve()
+        written = Path(step.file).parent / str(step["include"])  # problems cite it as written
+        target = written.resolve()
         if target in chain:
             self.fail(step, "include cycle: " + " -> ".join(p.name for p in [*chain, target]))
             return
         try:
-            partial = load_yaml(target)
+            partial = load_yaml(written)
         except ScenarioError as exc:
             self.problems.append(ScenarioError(step.file, step.line, f"include: {exc}"))
             return
@@ -260,9 +344,19 @@ class Linter:
         inner = (
             set(known) | set((step.get("with") or {}).keys()) | set(partial.get("params") or [])
         )
-        for param in partial.get("params") or []:
-            if param not in (step.get("with") or {}):
+        params = partial.get("params") or []
+        given = step.get("with") or {}
+        for param in params:
+            if param not in given:
                 self.fail(step, f"include {target.name}: missing parameter {param!r}")
+        for name in given:
+            if name not in params:
+                self.fail(
+                    given,
+                    f"include {target.name}: unknown parameter {name!r}; its params: "
+                    f"{', '.join(map(str, params)) or 'none'}",
+                    step,
+                )
         self._steps(partial.get("steps"), inner, partial, [*chain, target])
         exports = step.get("exports") or []
         pairs = exports.items() if isinstance(exports, dict) else ((e, e) for e in exports)
@@ -272,6 +366,74 @@ class Linter:
                     step, f"include {target.name}: exports {name!r}, which it never captures"
                 )
             known.add(str(outer))
+
+    def _nth(self, node: dict[str, Any], parent: object) -> None:
+        nth = node["nth"]
+        if isinstance(nth, bool) or not isinstance(nth, int) or nth < 1:
+            self.fail(node, f"nth: {nth!r} is not a whole number from 1", parent)
+
+    def _inject(self, spec: Any, step: Node) -> None:
+        if not isinstance(spec, dict):
+            self.fail(step, "inject maps rail calls to lists of faults")
+            return
+        for name, faults in spec.items():
+            telegram = str(name).startswith("telegram.")
+            if name not in CALL_NAMES and not telegram:
+                self.fail(
+                    spec,
+                    f"inject: unknown rail call {name!r}; known: "
+                    f"{', '.join(CALL_NAMES)}, telegram.<method>",
+                    step,
+                )
+                continue
+            if not isinstance(faults, list):
+                self.fail(
+                    spec, f"inject {name}: a list of faults, like [{{outcome: timeout}}]", step
+                )
+                continue
+            for fault in faults:
+                if not self._mapping(fault, FAULT_KEYS, f"{name} fault", spec):
+                    continue
+                outcome = fault.get("outcome", "ok")
+                if outcome not in OUTCOMES and not _var(outcome):
+                    self.fail(
+                        fault,
+                        f"{name} fault: outcome {outcome!r} is not one of "
+                        f"{', '.join(sorted(OUTCOMES))}",
+                        spec,
+                    )
+                if "by" in fault and not is_duration(fault["by"]):
+                    self.fail(fault, f"{name} fault: by: {fault['by']!r} is not a duration", spec)
+                times = fault.get("times", 1)
+                if not (type(times) is int and times >= 1) and not _var(times):
+                    self.fail(fault, f"{name} fault: times must be a whole number >= 1", spec)
+                if "when" in fault and not telegram:
+                    self._mapping(fault["when"], CALL_WHEN[name], f"`when` of {name}", fault)
+
+    def _expect_calls(self, spec: Any, step: Node) -> None:
+        if not isinstance(spec, dict):
+            self.fail(step, "expect_calls maps rail calls to counts")
+            return
+        for name, want in spec.items():
+            if name == "since":
+                continue
+            if name not in CALL_NAMES:
+                self.fail(spec, f"expect_calls: unknown rail call {name!r}", step)
+                continue
+            if not isinstance(want, dict):
+                if not _count(want):
+                    self.fail(spec, f"expect_calls {name}: a count, or {{count, with}}", step)
+                continue
+            self._unknown(want, CALL_COUNT_KEYS, f"expect_calls {name}", spec)
+            count = want.get("count", 1)
+            if isinstance(count, dict):
+                for op in count:
+                    if op not in OPS:
+                        self.fail(want, f"unknown comparison {op!r}", spec)
+            elif not _count(count):
+                self.fail(want, f"expect_calls {name}: count {count!r} is not a number", spec)
+            if "with" in want:
+                self._mapping(want["with"], CALL_WITH[name], f"`with` of {name}", want)
 
     def _vars(
         self,
@@ -300,6 +462,16 @@ def _param_names(doc: Node) -> list[str]:
     if isinstance(table, dict):
         return [str(k) for k in table]
     return []
+
+
+def _var(value: object) -> bool:
+    """A whole `${name}`: its value is known only when the case runs."""
+    return isinstance(value, str) and VAR.fullmatch(value) is not None
+
+
+def _count(value: object) -> bool:
+    """A number of calls: a whole number from 0, or a `${name}` for one."""
+    return _var(value) or (type(value) is int and value >= 0)
 
 
 def lint(path: Path) -> list[ScenarioError]:

@@ -21,8 +21,16 @@ TOP_KEYS = {
 }
 PARTIAL_KEYS = {"version", "name", "description", "params", "steps"}
 PARTY_KEYS = {"role", "phone", "name", "locale", "registered"}
+CLOCK_KEYS = {"start"}
+GIVEN_KEYS = {"payments", "pin", "biometric", "methods"}
+PAYMENTS_KEYS = {"bank", "account"}
 ACTIONS = {"text", "command", "tap", "pin", "share_contact", "open_link", "biometric"}
-ACTION_KEYS = ACTIONS | {"on", "nth"}
+TAP_KEYS = {"on", "nth"}  # beside `tap` only
+ACTION_KEYS = ACTIONS | TAP_KEYS
+BIOMETRIC_ANSWERS = {"approve", "refuse"}
+# A button by its visible label (`tap: {...}`, `buttons_include: [{...}]`): one of LABELS.
+LABELS = {"label", "label_contains", "label_regex"}
+BUTTON_KEYS = LABELS | {"nth"}
 STEP_KEYS = {
     "advance",
     "advance_to",
@@ -52,6 +60,33 @@ MATCHER_KEYS = {
     "save",
 }
 KINDS = {"send", "edit", "delete", "toast"}
+QUIET_KEYS = {"for"}
+FAULT_KEYS = {"outcome", "code", "by", "when", "times"}
+OUTCOMES = {"ok", "declined", "error", "timeout", "delay"}
+CALL_COUNT_KEYS = {"count", "with"}
+# What each simulated rail call (payments/rails/) can be told apart by: `inject`'s `when:` matches
+# the arguments the rail hands its fault queue, `expect_calls`' `with:` the ones it logs. A key
+# outside these never matches anything, so a typo would pass silently as "no such call" (or an
+# injection that never fires): lint names it. tests/test_scenario_format.py checks the table
+# against the real rails.
+CALL_WHEN = {
+    "processor.authorize": {"amount"},
+    "processor.status": {"payment"},
+    "processor.refund": {"amount"},
+    "bank.accounts": {"bank"},
+    "bank.transfer": {"amount"},
+    "bank.refund": {"amount"},
+    "sms.send": {"phone"},
+}
+CALL_WITH = {
+    "processor.authorize": {"payment", "amount"},
+    "processor.status": {"payment"},
+    "processor.refund": {"payment", "amount"},
+    "bank.accounts": {"phone", "bank"},
+    "bank.transfer": {"payment", "amount"},
+    "bank.refund": {"payment", "amount"},
+    "sms.send": {"phone", "purpose"},
+}
 INVARIANTS = {"ledger_balanced", "balances_non_negative", "one_payment_per_request"}
 METHOD_KINDS = {"card", "upi", "pix", "paynow", "wallet"}
 METHOD_KEYS = METHOD_KINDS | {"expiry", "funds", "balance", "added", "bank"}
