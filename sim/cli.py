@@ -174,7 +174,7 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "chat":
         from sim.repl import run_repl
 
-        return asyncio.run(run_repl(settings, Path(args.db), console, fresh=args.fresh))
+        return run_repl(settings, Path(args.db), console, fresh=args.fresh)
     return _unreachable(settings)
 
 

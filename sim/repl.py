@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import shlex
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,22 +53,42 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError("write a duration like 30s, 5m, 1h, 1h30m or 2d") from None
 
 
-async def run_repl(settings: Settings, db: Path, console: Console, fresh: bool = False) -> int:
+def run_repl(settings: Settings, db: Path, console: Console, fresh: bool = False) -> int:
+    """The prompt loop. The prompt is read on the main thread, outside the event loop, so Ctrl+C
+    there raises KeyboardInterrupt at once. (Read on a worker thread, as it was, the interrupt
+    stopped the loop but its shutdown then waited for that thread's input() to return: the
+    process hung until Enter.) The simulator is opened and closed on one `asyncio.Runner`, and
+    each line runs on it; the store is closed however the loop ends."""
     if fresh:
         for leftover in (db, db.with_suffix(".key")):
             leftover.unlink(missing_ok=True)
     db.parent.mkdir(parents=True, exist_ok=True)
-    async with simulator(settings, str(db), datetime.now(UTC).replace(microsecond=0)) as sim:
-        repl = Repl(sim, console)
-        console.print(HELP)
-        while True:
-            try:
-                line = await asyncio.to_thread(input, f"{repl.current or '-'}> ")
-            except EOFError:
-                return 0
-            if line.strip() in (":quit", ":q"):
-                return 0
-            await repl.line(line)
+    if sys.stdin.isatty():
+        with contextlib.suppress(ImportError):  # line editing and history, where there is one
+            importlib.import_module("readline")
+    with asyncio.Runner() as runner:
+        opened = contextlib.AsyncExitStack()
+        start = datetime.now(UTC).replace(microsecond=0)
+        sim = runner.run(opened.enter_async_context(simulator(settings, str(db), start)))
+        try:
+            return _prompt(Repl(sim, console), runner)
+        finally:
+            runner.run(opened.aclose())
+
+
+def _prompt(repl: Repl, runner: asyncio.Runner) -> int:
+    repl.console.print(HELP)
+    while True:
+        try:
+            line = input(f"{repl.current or '-'}> ")
+        except EOFError:
+            return 0
+        except KeyboardInterrupt:
+            repl.console.print()  # end the prompt's line before the CLI says it was interrupted
+            raise
+        if line.strip() in (":quit", ":q"):
+            return 0
+        runner.run(repl.line(line))
 
 
 class Repl:
