@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,51 +31,189 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog="paychat", description="PayChat: chat payments.")
-    parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="play the showcase conversation offline")
-    demo.add_argument("--db", default=".paychat/demo.db")
-    chat = sub.add_parser("chat", help="interactive multi-party simulator")
-    chat.add_argument("--db", default=".paychat/chat.db")
-    chat.add_argument("--fresh", action="store_true", help="start from an empty database")
-    sub.add_parser("check-config", help="validate config.yaml and exit")
-    test = sub.add_parser("test", help="run conversation scenarios (*.convo.yaml)")
-    test.add_argument("paths", nargs="*", default=["tests/scenarios"])
-    test.add_argument("-k", dest="keyword", help="only cases whose file or name has this text")
-    test.add_argument("--tag", action="append", default=[], help="only scenarios with a tag")
-    test.add_argument("-x", dest="first_failure", action="store_true", help="stop at a failure")
-    test.add_argument("--junitxml", type=_writable, help="write a JUnit XML report here")
+# `--config` is read before the command and after it (`paychat test --config x.yaml`): each
+# command takes it too, without a default of its own, so the one given last wins and an absent
+# one leaves the top level's default alone.
+_CONFIG_HELP = (
+    "the configuration (markets, security, payments, storage, telegram) to load and validate "
+    "first; default: config.yaml in the current folder. It may come before or after the command"
+)
+_TELEGRAM = """Run the bot on Telegram: long polling, or a webhook with --webhook.
+
+environment:
+  TELEGRAM_BOT_TOKEN  the bot's token from @BotFather (required)
+  PAYCHAT_SECRET_KEY  the key that seals secrets at rest (README, Configuration)
+
+database:
+  the SQLite file at storage.path in the configuration (--config; the shipped
+  config.yaml says paychat.db, in the folder the bot starts in), created on
+  first start. Conversations, requests, payments, the ledger and the outbox
+  live there, so a restart resumes them."""
+
+
+class _Help(argparse.HelpFormatter):
+    """Paragraphs are filled to the terminal's width; indented lines (the environment and
+    database sections) are kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            line
+            if not line or line[0].isspace()
+            else textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+            for line in text.splitlines()
+        )
+
+
+def parser() -> argparse.ArgumentParser:
+    """Every command and option, each with what it means (`paychat COMMAND --help`)."""
+    top = argparse.ArgumentParser(
+        prog="paychat",
+        description="PayChat: chat payments, on Telegram and offline. "
+        "`paychat COMMAND --help` explains each command.",
+    )
+    top.add_argument("--config", default="config.yaml", metavar="FILE", help=_CONFIG_HELP)
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE", help=_CONFIG_HELP)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=summary, description=description, parents=[config], formatter_class=_Help
+        )
+
+    demo = command(
+        "demo",
+        "play the showcase conversation offline",
+        "Play the showcase scenario (tests/scenarios/showcase/whole_story.convo.yaml) offline "
+        "and print every party's chat side by side.",
+    )
+    demo.add_argument(
+        "--db",
+        default=".paychat/demo.db",
+        metavar="FILE",
+        help="the SQLite file the demo writes: deleted, with its key file, and created afresh "
+        "at every run (default: %(default)s)",
+    )
+    chat = command(
+        "chat",
+        "interactive multi-party simulator",
+        "An interactive, multi-party simulator: add parties, act as any of them, read their "
+        "chats and SMS inboxes, move the virtual clock (:help at the prompt lists how). "
+        ":quit, Ctrl+D or Ctrl+C ends it.",
+    )
+    chat.add_argument(
+        "--db",
+        default=".paychat/chat.db",
+        metavar="FILE",
+        help="the SQLite file the session lives in; kept between runs, so the parties and "
+        "payments of earlier sessions are still there (default: %(default)s)",
+    )
+    chat.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete --db and its key file first: start from an empty database",
+    )
+    command(
+        "check-config",
+        "validate the configuration and exit",
+        "Load the configuration and validate every value: exit 0 when it is valid, 2 with the "
+        "problems, each naming its key.",
+    )
+    test = command(
+        "test",
+        "run conversation scenarios (*.convo.yaml)",
+        "Run conversation scenarios (the format: docs/scenarios.md). Exit 0 when all passed, 1 "
+        "when a case failed, 2 for a bad argument or file, 5 when nothing was selected.",
+    )
+    test.add_argument(
+        "paths",
+        nargs="*",
+        default=["tests/scenarios"],
+        metavar="PATH",
+        help="scenario files, or folders searched for *.convo.yaml (default: tests/scenarios)",
+    )
+    test.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="TEXT",
+        help="only cases whose file or name contains TEXT ('not TEXT': all the others)",
+    )
+    test.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        help="only scenarios with this tag (repeat it for any of several)",
+    )
+    test.add_argument(
+        "-x", dest="first_failure", action="store_true", help="stop at the first failing case"
+    )
+    test.add_argument(
+        "--junitxml",
+        type=_writable,
+        metavar="FILE",
+        help="also write a JUnit XML report to FILE (its folder must exist)",
+    )
     test.add_argument(
         "--via",
         choices=["simulator", "telegram"],
         default="simulator",
-        help="run in-process, or through the Telegram adapter and the emulator",
+        help="simulator: run in-process (the default); telegram: through the real Telegram "
+        "adapter and the Bot API emulator over loopback",
     )
     test.add_argument(
         "--artifacts",
         default="artifacts/scenarios",
-        help="folder for the transcripts of failing scenarios",
+        metavar="DIR",
+        help="folder for the transcripts of failing cases (default: %(default)s)",
     )
-    sub.add_parser("diagrams", help="write each flow's state diagram to docs/flows.md")
-    bench = sub.add_parser("bench", help="the performance benchmark")
-    bench.add_argument("--conversations", type=_whole(1, 100_000), default=1000)
+    command(
+        "diagrams",
+        "write each flow's state diagram to docs/flows.md",
+        "Write each flow's state diagram to docs/flows.md, and say whether it changed.",
+    )
+    bench = command(
+        "bench",
+        "the performance benchmark",
+        "The performance benchmark (README, Performance): N concurrent two-party payment "
+        "conversations through the engine on a SQLite file, as fast as replies come back, "
+        "then at half that rate for latency; the storage ceiling; the memory of idle "
+        "conversations; scenarios per second.",
+    )
     bench.add_argument(
-        "--payments", type=_whole(1, 1000), default=3, help="payments per conversation"
+        "--conversations",
+        type=_whole(1, 100_000),
+        default=1000,
+        metavar="N",
+        help="concurrent conversations, 1-100000 (default: %(default)s)",
     )
-    bench.add_argument("--durability", choices=["normal", "full"], default="normal")
+    bench.add_argument(
+        "--payments",
+        type=_whole(1, 1000),
+        default=3,
+        metavar="M",
+        help="payments per conversation, 1-1000 (default: %(default)s)",
+    )
+    bench.add_argument(
+        "--durability",
+        choices=["normal", "full"],
+        default="normal",
+        help="SQLite's synchronous setting for the run. normal: in WAL mode a power cut may "
+        "lose the last commits, never corrupt the file; full: every commit is on disk before "
+        "it is acknowledged (default: %(default)s)",
+    )
     bench.add_argument(
         "--idle",
         type=_whole(0, 10_000_000),
         default=100_000,
-        help="conversations started and left idle for the memory figure",
+        metavar="K",
+        help="conversations started and left idle for the memory figure (default: %(default)s)",
     )
     bench.add_argument(
         "--pin-cost",
         type=_whole(1, 20),
         default=None,
-        help="scrypt cost (log2 N) for the PINs, 1-20; default: config.yaml's",
+        metavar="C",
+        help="scrypt cost (log2 N) for the PINs, 1-20; default: the configuration's",
     )
     bench.add_argument(
         "--no-scenarios", action="store_true", help="skip the scenarios-per-second figure"
@@ -83,22 +222,77 @@ def _main(argv: list[str] | None) -> int:
         "--latency-seconds",
         type=_seconds,
         default=10.0,
-        help="how long the open-loop latency phase runs",
+        metavar="S",
+        help="how long the open-loop latency phase runs, up to 3600 (default: %(default)s)",
     )
-    bench.add_argument("--json", type=_writable, help="also write the figures as JSON here")
-    tg = sub.add_parser("telegram", help="run the bot on Telegram (token: TELEGRAM_BOT_TOKEN)")
-    tg.add_argument("--base-url", help="a local Bot API server, e.g. http://127.0.0.1:8081/bot")
+    bench.add_argument(
+        "--json", type=_writable, metavar="FILE", help="also write the figures as JSON to FILE"
+    )
+    tg = command("telegram", "run the bot on Telegram (token: TELEGRAM_BOT_TOKEN)", _TELEGRAM)
+    tg.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="a Bot API server other than Telegram's, e.g. `paychat emulator`'s "
+        "http://127.0.0.1:8081/bot",
+    )
     tg.add_argument("--webhook", metavar="URL", help="receive updates by webhook at this URL")
-    tg.add_argument("--listen", default="127.0.0.1", help="webhook: address to listen on")
-    tg.add_argument("--port", type=int, default=8443, help="webhook: port to listen on")
-    tg.add_argument("--secret", help="webhook: the secret token Telegram sends back")
-    emu = sub.add_parser("emulator", help="a local Telegram Bot API emulator")
-    emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=8081)
-    emu.add_argument("--token", default="123456:EMULATOR")
-    lint = sub.add_parser("lint", help="check scenario files without running them")
-    lint.add_argument("paths", nargs="*", default=["tests/scenarios"])
-    args = parser.parse_args(argv)
+    tg.add_argument(
+        "--listen",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="webhook: the address its server listens on (default: %(default)s)",
+    )
+    tg.add_argument(
+        "--port",
+        type=int,
+        default=8443,
+        help="webhook: the port its server listens on (default: %(default)s)",
+    )
+    tg.add_argument(
+        "--secret", metavar="TOKEN", help="webhook: the secret token Telegram sends back"
+    )
+    emu = command(
+        "emulator",
+        "a local Telegram Bot API emulator",
+        "A local Telegram Bot API, to run the bot offline: the Bot API at "
+        "http://HOST:PORT/bot<token>/<method> and a control API at /control to act as users "
+        "(README, On Telegram). It prints both at start.",
+    )
+    emu.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="the address to serve on (default: %(default)s)",
+    )
+    emu.add_argument(
+        "--port", type=int, default=8081, help="the port to serve on (default: %(default)s)"
+    )
+    emu.add_argument(
+        "--token",
+        default="123456:EMULATOR",
+        help="the one bot token it accepts; start the bot with the same TELEGRAM_BOT_TOKEN "
+        "(default: %(default)s)",
+    )
+    lint = command(
+        "lint",
+        "check scenario files without running them",
+        "Check scenario files without running them: every key, parties, message keys, "
+        "variables, includes. One `file:line: problem` a line; exit 0 when clean, 1 with "
+        "problems, 5 when no file was found.",
+    )
+    lint.add_argument(
+        "paths",
+        nargs="*",
+        default=["tests/scenarios"],
+        metavar="PATH",
+        help="scenario files, or folders searched for *.convo.yaml (default: tests/scenarios)",
+    )
+    return top
+
+
+def _main(argv: list[str] | None) -> int:
+    parser_ = parser()
+    args = parser_.parse_args(argv)
 
     try:
         settings = load_settings(args.config)
