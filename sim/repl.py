@@ -12,11 +12,14 @@ from pathlib import Path
 
 from rich.console import Console
 
+from core.clock import SecureIds
+from core.records import User
 from core.settings import Settings
-from sim.app import simulator
+from sim.app import session
 from sim.scenarios.spec import duration
 from sim.simulator import Simulator, TapError
 from sim.view import chat_panel, side_by_side
+from storage.base import Store
 
 HELP = """Anything you type is sent as the current party (a /command or text). Simulator commands:
   :new NAME PHONE [SHOWN NAME]   add a party, e.g.  :new asha +919812345678 Asha
@@ -44,6 +47,10 @@ _USAGE = {
 }
 _ACTS = {"tap", "contact", "pin", "link", "bio"}
 _NO_PARTY = "Add or pick a party first (:new NAME PHONE, :as NAME)."
+REOPENED = (
+    "{db} has the parties of earlier sessions: :as NAME brings one back. "
+    "paychat chat --fresh starts from an empty database."
+)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -62,22 +69,30 @@ def run_repl(settings: Settings, db: Path, console: Console, fresh: bool = False
     if fresh:
         for leftover in (db, db.with_suffix(".key")):
             leftover.unlink(missing_ok=True)
+    reopened = db.exists() and db.stat().st_size > 0
     db.parent.mkdir(parents=True, exist_ok=True)
     if sys.stdin.isatty():
         with contextlib.suppress(ImportError):  # line editing and history, where there is one
             importlib.import_module("readline")
+    start = datetime.now(UTC).replace(microsecond=0)
     with asyncio.Runner() as runner:
         opened = contextlib.AsyncExitStack()
-        start = datetime.now(UTC).replace(microsecond=0)
-        sim = runner.run(opened.enter_async_context(simulator(settings, str(db), start)))
+        # Random ids, as in production: a database reopened holds the requests, payments and
+        # codes of earlier sessions, and a seeded source would draw the same ids again.
+        sim, store = runner.run(
+            opened.enter_async_context(session(settings, str(db), start, SecureIds()))
+        )
         try:
-            return _prompt(Repl(sim, console), runner)
+            repl = Repl(sim, console, store)
+            console.print(HELP)
+            if reopened:
+                console.print(REOPENED.format(db=db), highlight=False)
+            return _prompt(repl, runner)
         finally:
             runner.run(opened.aclose())
 
 
 def _prompt(repl: Repl, runner: asyncio.Runner) -> int:
-    repl.console.print(HELP)
     while True:
         try:
             line = input(f"{repl.current or '-'}> ")
@@ -92,9 +107,10 @@ def _prompt(repl: Repl, runner: asyncio.Runner) -> int:
 
 
 class Repl:
-    def __init__(self, sim: Simulator, console: Console) -> None:
+    def __init__(self, sim: Simulator, console: Console, store: Store | None = None) -> None:
         self.sim = sim
         self.console = console
+        self.store = store  # where the parties of earlier sessions are found
         self.current = ""
         self.seen = 0
 
@@ -121,10 +137,11 @@ class Repl:
         if name in _ACTS and not me:
             raise ValueError(_NO_PARTY)
         if name == "new":
-            sim.add_party(args[0], " ".join(args[2:]), phone=args[1])
+            if await self._earlier(args[0]) is None:
+                sim.add_party(args[0], " ".join(args[2:]), phone=args[1])
             self.current = args[0]
         elif name == "as":
-            self.current = self._party(args[0])
+            self.current = await self._party(args[0])
         elif name == "tap":
             await self.tap(args[0])
         elif name == "contact":
@@ -138,10 +155,10 @@ class Repl:
         elif name == "advance":
             await sim.advance(parse_duration(args[0]))
         elif name == "sms":
-            party = sim.parties[self._party(args[0] if args else me)]
+            party = sim.parties[await self._party(args[0] if args else me)]
             self.console.print("\n".join(party.sms) or "(no SMS)")
         elif name == "show":
-            party = sim.parties[self._party(args[0] if args else me)]
+            party = sim.parties[await self._party(args[0] if args else me)]
             self.console.print(chat_panel(party, width=70, secrets=True))
         elif name == "all":
             self.console.print(side_by_side(list(sim.parties.values())))
@@ -151,12 +168,29 @@ class Repl:
         else:
             self.console.print(HELP)
 
-    def _party(self, name: str) -> str:
+    async def _party(self, name: str) -> str:
         if not name:
             raise ValueError(_NO_PARTY)
-        if name not in self.sim.parties:
+        if name not in self.sim.parties and await self._earlier(name) is None:
             raise ValueError(f"no party {name!r}; add it with :new")
         return name
+
+    async def _earlier(self, name: str) -> User | None:
+        """`name` as an earlier session on this database left it, now back in this one (with
+        what was still undelivered to it); None when the database does not know it."""
+        if self.store is None or name in self.sim.parties:
+            return None
+        user = await self.store.run(lambda tx: tx.user(name))
+        if user is None:
+            return None
+        self.sim.add_party(name, user.name, user.locale, phone=user.phone)
+        self.console.print(
+            f"{name} is back from an earlier session: {user.name}, a {user.role}, {user.phone} "
+            "(paychat chat --fresh starts from an empty database)",
+            highlight=False,
+        )
+        await self.sim.settle()
+        return user
 
     async def tap(self, which: str) -> None:
         if not which.isdigit():

@@ -7,7 +7,9 @@ import fcntl
 import io
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
 import sys
 import termios
@@ -84,18 +86,23 @@ async def test_every_command_written_wrong_is_explained_and_the_repl_goes_on(
     assert shown.count(":pin 2580") < out.getvalue().count(":pin 2580")
 
 
+ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[=>])")
+
+
 class Terminal:
     """`paychat chat` on a pseudo-terminal of its own, as a person runs it: the pty is its
     controlling terminal, so ^C typed there is the kernel's SIGINT, not one sent by the test."""
 
     def __init__(self, child: subprocess.Popen[bytes], fd: int) -> None:
         self.child, self.fd, self.seen = child, fd, b""
+        self.mark = 0  # where the output since the last keys typed starts
 
-    def read_until(self, wanted: bytes, within: float = 30.0) -> None:
-        """Read what the program writes until `wanted` appears; `within` bounds a hang, it is
-        not a wait (reading returns as soon as there is output)."""
+    def read_until(self, wanted: bytes, within: float = 30.0) -> str:
+        """Read what the program writes until `wanted` appears after the last keys typed; the
+        text since those keys. `within` bounds a hang, it is not a wait (reading returns as
+        soon as there is output)."""
         deadline = time.monotonic() + within
-        while wanted not in self.seen:
+        while wanted not in self.seen[self.mark :]:
             left = deadline - time.monotonic()
             assert left > 0, f"no {wanted!r} in {self.seen.decode(errors='replace')!r}"
             ready, _, _ = select.select([self.fd], [], [], left)
@@ -104,12 +111,13 @@ class Terminal:
                     chunk = os.read(self.fd, 4096)
                 except OSError:  # EIO: the program closed the terminal
                     chunk = b""
-                if not chunk:
-                    assert wanted in self.seen, self.seen.decode(errors="replace")
-                    return
+                assert chunk, f"ended before {wanted!r}: {self.seen.decode(errors='replace')}"
                 self.seen += chunk
+        text = self.seen[self.mark :].decode(errors="replace").replace("\r", "")
+        return ANSI.sub("", text)  # bold and the like; the words are what is compared
 
     def type(self, keys: bytes) -> None:
+        self.mark = len(self.seen)
         os.write(self.fd, keys)
 
 
@@ -121,12 +129,15 @@ def _controlling_terminal() -> None:
 @contextmanager
 def terminal(*args: str) -> Iterator[Terminal]:
     main, other = pty.openpty()
+    # Wide enough that no line of the walkthrough wraps.
+    fcntl.ioctl(other, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
     child = subprocess.Popen(
         [sys.executable, "-m", "sim.cli", *args],
         stdin=other,
         stdout=other,
         stderr=other,
         cwd=ROOT,
+        env={**os.environ, "TERM": "xterm", "NO_COLOR": "1"},
         start_new_session=True,
         preexec_fn=_controlling_terminal,  # subprocess has no option for a controlling tty
     )
@@ -159,3 +170,76 @@ def test_ctrl_d_at_the_prompt_ends_the_session(tmp_path: Path) -> None:
         term.type(b"\x04")  # ^D: end of input
         assert term.child.wait(timeout=10) == 0
     assert b"Traceback" not in term.seen
+
+
+PROMPT = re.compile(r"^([a-z]+|-)> (.*?)(?:\s+# .*)?$")
+
+
+def walkthrough() -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    """README's `paychat chat` walkthrough: the command (`$ ...`), then each line typed at a
+    prompt with the lines of output shown after it."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Trying it by hand") :]
+    block = section[section.index("```text\n") + 8 : section.index("\n```\n")]
+    lines = block.splitlines()
+    assert lines[0].startswith("$ .venv/bin/paychat "), lines[0]
+    command = lines[0].removeprefix("$ .venv/bin/paychat ").split()
+    typed: list[tuple[str, str, list[str]]] = []
+    for line in lines[1:]:
+        if found := PROMPT.match(line):
+            typed.append((found[1], found[2], []))
+        else:
+            typed[-1][2].append(line)
+    return command, typed
+
+
+def walk_through(db: Path) -> str:
+    """Type the walkthrough as written; each prompt must be the one README shows next, and the
+    output README shows must be there. The SMS code is the one thing typed differently: the
+    code the `:sms` before it showed, where README writes 123456."""
+    command, typed = walkthrough()
+    with terminal(*command, "--db", str(db)) as term:
+        shown = term.read_until(b"-> ")
+        code = ""
+        for (_, keys, outputs), following in zip(typed, [*typed[1:], None], strict=True):
+            if keys == "123456":
+                keys = code
+            term.type(keys.encode() + b"\r")
+            prompt = f"{following[0]}> " if following else ""
+            shown = term.read_until(prompt.encode() if following else b"> ")
+            if found := re.search(r"code is (\d{6})", shown):
+                code = found[1]
+            folded = " ".join(shown.split())
+            for output in outputs:
+                assert " ".join(output.split()) in folded, f"after {keys!r}: {shown}"
+            assert "Something went wrong" not in shown, f"after {keys!r}: {shown}"
+            assert "Traceback" not in shown
+        term.type(b"\x04")
+        assert term.child.wait(timeout=10) == 0
+    return term.seen.decode(errors="replace")
+
+
+def test_the_readme_walkthrough_works_as_written_again_and_again(tmp_path: Path) -> None:
+    db = tmp_path / "chat.db"
+    walk_through(db)
+    walk_through(db)  # on a database that already has all of it: --fresh, as README says
+
+
+def test_a_reopened_database_brings_its_parties_back(tmp_path: Path) -> None:
+    db = tmp_path / "chat.db"
+    walk_through(db)
+    with terminal("chat", "--db", str(db)) as term:
+        shown = term.read_until(b"-> ")
+        assert "has the parties of earlier sessions" in shown
+        term.type(b":as shop\r")
+        assert "shop is back from an earlier session: Chai Point" in term.read_until(b"shop> ")
+        # A new request gets an id of its own: a seeded source drew the first session's again,
+        # and the unique key turned /request into "Something went wrong".
+        for keys in ("/request", "+919812345678", "99", "samosa"):
+            term.type(keys.encode() + b"\r")
+            shown = term.read_until(b"shop> ")
+        assert "shop request.sent" in shown
+        term.type(b":as asha\r")  # what reached asha while she was away
+        assert "asha request.received" in term.read_until(b"asha> ")
+        term.type(b"\x04")
+        assert term.child.wait(timeout=10) == 0
