@@ -7,14 +7,22 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck chat clean
 
+# The first run installs quietly, before the demo: pip's warnings (an index it skips, setuptools'
+# note on editable installs) would land in the middle of the demo's output. -qq keeps pip to its
+# errors, which still show in full, and a failed install stops here (no stamp: the next run tries
+# again).
+PIP := $(BIN)/python -m pip install -qq --disable-pip-version-check
+
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installing PayChat into $(VENV) (first run only)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) --upgrade pip
+	@$(PIP) -e '.[dev]'
+	@touch $(STAMP)
+	@echo "Installed."
 
 demo: $(STAMP)
-	$(BIN)/paychat demo
+	@$(BIN)/paychat demo
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -n auto
