@@ -35,7 +35,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 chat: $(STAMP)
-	$(BIN)/paychat chat
+	@$(BIN)/paychat chat
 
 clean:
 	rm -rf $(VENV) .paychat .pytest_cache .mypy_cache .ruff_cache
