@@ -11,6 +11,7 @@ from core.clock import IdSource, SeededIds, VirtualClock
 from core.settings import Settings
 from sim.simulator import Simulator
 from storage.base import Store
+from storage.rails_rows import TxWithRails
 
 
 @asynccontextmanager
@@ -25,7 +26,7 @@ async def simulator(
 @asynccontextmanager
 async def session(
     settings: Settings, db_path: str, start: datetime, ids: IdSource
-) -> AsyncIterator[tuple[Simulator, Store]]:
+) -> AsyncIterator[tuple[Simulator, Store[TxWithRails]]]:
     """A simulator and the store under it, which `paychat chat` reads to bring back the parties
     of an earlier session."""
     clock = VirtualClock(start)

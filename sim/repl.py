@@ -20,6 +20,7 @@ from sim.scenarios.spec import duration
 from sim.simulator import Simulator, TapError
 from sim.view import chat_panel, side_by_side
 from storage.base import Store
+from storage.rails_rows import TxWithRails
 
 HELP = """Anything you type is sent as the current party (a /command or text). Simulator commands:
   :new NAME PHONE [SHOWN NAME]   add a party, e.g.  :new asha +919812345678 Asha
@@ -107,7 +108,9 @@ def _prompt(repl: Repl, runner: asyncio.Runner) -> int:
 
 
 class Repl:
-    def __init__(self, sim: Simulator, console: Console, store: Store | None = None) -> None:
+    def __init__(
+        self, sim: Simulator, console: Console, store: Store[TxWithRails] | None = None
+    ) -> None:
         self.sim = sim
         self.console = console
         self.store = store  # where the parties of earlier sessions are found
