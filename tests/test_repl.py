@@ -159,7 +159,7 @@ def test_ctrl_c_at_the_prompt_exits_at_once(tmp_path: Path) -> None:
         term.type(b"\x03")  # ^C, as typed
         # Before, the interrupt stopped the event loop, whose shutdown then waited for the
         # thread still blocked in input(): nothing happened until Enter.
-        assert term.child.wait(timeout=10) == 130
+        assert term.child.wait(timeout=40) == 130
         term.read_until(b"paychat: interrupted")
     assert b"Traceback" not in term.seen
 

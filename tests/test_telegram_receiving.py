@@ -21,6 +21,7 @@ from telegram import Update
 from bot.engine import Engine
 from bot.runtime import deep_link_base, open_engine
 from bot.transports.telegram import TelegramTransport, Webhook, bot_commands, connect
+from bot.transports.telegram_sender import read_tap
 from core.clock import SeededIds, VirtualClock
 from core.errors import StorageError
 from core.messages import Inbound, Outbound
@@ -125,13 +126,25 @@ async def _customer_with_pin_prompt(
     emulator.add_user(user, "Asha", "+91 98123 45678")
     for send in (
         lambda: emulator.send_text(user, "/start"),
-        lambda: emulator.tap(user, emulator.chat(user)[-1]["message_id"], "customer"),
+        lambda: _tap(emulator, user, emulator.chat(user)[-1], "customer"),
         lambda: emulator.share_contact(user, "+91 98123 45678"),
         lambda: emulator.send_text(user, "/pin"),
     ):
         send()
         await _receive_newest(emulator, transport)
     return int(emulator.chat(user)[-1]["message_id"])
+
+
+def _tap(emulator: Emulator, user: int, message: dict[str, Any], button: str) -> None:
+    """Tap a button by id: its data carries the message's ref too."""
+    rows = message["reply_markup"]["inline_keyboard"]
+    data = next(
+        b["callback_data"]
+        for row in rows
+        for b in row
+        if read_tap(b["callback_data"])[0] == button
+    )
+    emulator.tap(user, message["message_id"], data)
 
 
 def _pin_taps(emulator: Emulator, user: int, pad: int, digits: str) -> list[dict[str, Any]]:
@@ -297,7 +310,7 @@ async def test_on_telegram_a_typed_number_is_never_proof_even_the_right_one(
         emulator.add_user(707, "Asha", "+91 98123 45678")
         for send in (
             lambda: emulator.send_text(707, "/start"),
-            lambda: emulator.tap(707, emulator.chat(707)[-1]["message_id"], "customer"),
+            lambda: _tap(emulator, 707, emulator.chat(707)[-1], "customer"),
             lambda: emulator.send_text(707, "+91 98123 45678"),  # her own, but typed
         ):
             send()

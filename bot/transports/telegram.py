@@ -28,7 +28,13 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.render import shared_renderer
 from bot.transports.base import Handler, Outbox
-from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad, retry_seconds
+from bot.transports.telegram_sender import (
+    Delivery,
+    TelegramSender,
+    pin_keypad,
+    read_tap,
+    retry_seconds,
+)
 from bot.transports.telegram_webhook import WebhookServer
 from core.errors import StorageError, TransportError
 from core.messages import Inbound, InboundKind
@@ -319,8 +325,10 @@ class TelegramTransport:
             return None
         if data.startswith("pin:"):
             return await self._keypad(query, query.message, data.removeprefix("pin:"), base)
-        ref = await self.outbox.ref_for(str(user.id), str(query.message.message_id))
-        return Inbound(**base, kind="tap", button=data, message=ref or "")
+        button, ref = read_tap(data)
+        if ref is None:  # a button from before refs rode along, or one too long to carry it
+            ref = await self.outbox.ref_for(str(user.id), str(query.message.message_id))
+        return Inbound(**base, kind="tap", button=button, message=ref or "")
 
     async def _keypad(
         self,

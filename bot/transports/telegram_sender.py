@@ -56,6 +56,23 @@ def fit(text: str, limit: int) -> str:
     return kept + "…"
 
 
+TAP_SEPARATOR = "|"  # in no button id and no ref
+
+
+def tap_data(button: str, ref: str) -> str:
+    """A button's callback data: its id and, when it fits in Telegram's 64 bytes, the logical
+    ref of the message it is on. A tap then acts on that message even on a copy whose platform
+    id the bot never learned (a crash, or a lost answer, between sending and recording it)."""
+    packed = f"{button}{TAP_SEPARATOR}{ref}"
+    return packed if ref and len(packed.encode()) <= 64 else button
+
+
+def read_tap(data: str) -> tuple[str, str | None]:
+    """(button id, the message's ref if the data carries it)."""
+    button, sep, ref = data.partition(TAP_SEPARATOR)
+    return (button, ref) if sep and ref else (data, None)
+
+
 def pin_keypad() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -265,7 +282,12 @@ class TelegramSender:
             return None
         return InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(fit(b.label, LABEL_LIMIT), callback_data=b.id) for b in row]
+                [
+                    InlineKeyboardButton(
+                        fit(b.label, LABEL_LIMIT), callback_data=tap_data(b.id, out.ref)
+                    )
+                    for b in row
+                ]
                 for row in out.buttons
             ]
         )

@@ -18,7 +18,7 @@ from typing import Any
 from bot.telegram_main import open_telegram
 from bot.transports.base import Handler, Outbox
 from bot.transports.telegram import TelegramTransport
-from bot.transports.telegram_sender import Delivery
+from bot.transports.telegram_sender import Delivery, read_tap
 from core.clock import SeededIds, VirtualClock
 from core.messages import InboundKind
 from core.refs import InboundMessage
@@ -104,7 +104,8 @@ class TelegramSimulator(Simulator):
             emulator.share_contact(uid, str(fields["phone"]), owner)
         elif kind == "tap":
             platform_id = self._platform_id(party, str(fields["message"]))
-            emulator.tap(uid, platform_id, str(fields["button"]), stale=True)
+            data = self._callback_data(uid, platform_id, str(fields["button"]))
+            emulator.tap(uid, platform_id, data, stale=True)
         elif kind == "pin":
             return self._tap_keypad(party, [*str(fields["text"]), "ok"])
         else:
@@ -130,6 +131,20 @@ class TelegramSimulator(Simulator):
             self.emulator.tap(uid, pads[-1]["message_id"], f"pin:{key}", stale=True)
             updates.append(self.emulator.state.next_update - 1)
         return updates
+
+    def _callback_data(self, uid: int, platform_id: int, button: str) -> str:
+        """The data Telegram holds for that button on that message (it carries the message's
+        ref as well as the button's id), or the bare id for a button no longer there."""
+        message = next(
+            (m for m in self.emulator.chat(uid) if m.get("message_id") == platform_id), {}
+        )
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        for row in rows:
+            for shown in row:
+                data = str(shown.get("callback_data", ""))
+                if read_tap(data)[0] == button:
+                    return data
+        return button
 
     def _platform_id(self, party: str, ref: str) -> int:
         found = self.sent.get((party, ref))
