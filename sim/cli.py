@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         # transaction, so what was committed stays and nothing is half-written.
         print("paychat: interrupted", file=sys.stderr)
         return 130
+    except ConfigError as exc:  # found when the engine is built (a language without templates)
+        return _bad_config(exc)
     except PayChatError as exc:
         # The tree's root (core/errors.py): a store that cannot be opened, a Bot API that cannot
         # be used. One line and exit 2, as for a bad configuration; never a traceback.
@@ -235,7 +237,12 @@ def parser() -> argparse.ArgumentParser:
         help="a Bot API server other than Telegram's, e.g. `paychat emulator`'s "
         "http://127.0.0.1:8081/bot",
     )
-    tg.add_argument("--webhook", metavar="URL", help="receive updates by webhook at this URL")
+    tg.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="receive updates by webhook at this URL (default: config.yaml's telegram.mode and "
+        "webhook_url); its path is the one served",
+    )
     tg.add_argument(
         "--listen",
         default="127.0.0.1",
@@ -297,10 +304,12 @@ def _main(argv: list[str] | None) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        print(f"paychat: bad configuration\n{exc}", file=sys.stderr)
-        return 2
+        return _bad_config(exc)
     console = Console(width=None if sys.stdout.isatty() else 120)
     if args.command == "check-config":
+        from bot.runtime import check_settings
+
+        check_settings(settings)  # what the engine would refuse at start: the templates
         console.print(f"{args.config}: OK ({', '.join(settings.markets)})")
         return 0
     if args.command == "demo":
@@ -370,6 +379,12 @@ def _main(argv: list[str] | None) -> int:
 
         return run_repl(settings, Path(args.db), console, fresh=args.fresh)
     return _unreachable(settings)
+
+
+def _bad_config(exc: ConfigError) -> int:
+    for problem in str(exc).splitlines():  # one line a problem, each naming its key
+        print(f"paychat: bad configuration: {problem}", file=sys.stderr)
+    return 2
 
 
 def _unreachable(settings: Settings) -> int:
