@@ -58,7 +58,11 @@ async def run_bot(
     try:
         hook = None
         if webhook:
-            hook = Webhook(webhook, listen, port, secret)
+            hook = (
+                Webhook(webhook, listen, port, secret)
+                if secret
+                else Webhook(webhook, listen, port)
+            )
         sender = {
             "per_chat_rate": 1.0 / settings.telegram.per_chat_interval.total_seconds(),
             "global_rate": float(settings.telegram.global_per_second),
@@ -76,8 +80,9 @@ async def run_bot(
             gc.freeze()  # what start-up loaded lives as long as the bot: collections skip it
             console.print(
                 f"PayChat is running as @{transport.app.bot.username} "
-                f"({'webhook' if webhook else 'polling'}"
-                f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
+                f"({_receiving(hook, secret)}{', ' + base_url if base_url else ''}). "
+                "Ctrl+C stops it.",
+                soft_wrap=True,  # one line, however long the URL: operators grep for it
             )
             await stop.wait()
     except ConfigError:
@@ -86,6 +91,16 @@ async def run_bot(
         print(f"paychat telegram: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _receiving(hook: Webhook | None, secret: str | None) -> str:
+    if hook is None:
+        return "polling"
+    if secret:
+        return f"webhook at {hook.url}"
+    # The generated secret is not shown: the bot gave it to Telegram itself, and a secret on a
+    # screen or in a log is one more place to leak it from.
+    return f"webhook at {hook.url}, with a secret token generated for this run"
 
 
 @asynccontextmanager

@@ -256,7 +256,12 @@ def parser() -> argparse.ArgumentParser:
         help="webhook: the port its server listens on (default: %(default)s)",
     )
     tg.add_argument(
-        "--secret", metavar="TOKEN", help="webhook: the secret token Telegram sends back"
+        "--secret",
+        metavar="TOKEN",
+        help="webhook: the secret token Telegram sends back with every update (1-256 of A-Z, "
+        "a-z, 0-9, _, -); updates without it are refused. Without --secret a random one is "
+        "generated at each start and given to Telegram, never shown: pass one only when a "
+        "proxy in front checks it too",
     )
     emu = command(
         "emulator",

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,15 +57,34 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 App: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 
+# Telegram's rule for a webhook's secret token: 1-256 of A-Z, a-z, 0-9, _ and -.
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def new_webhook_secret() -> str:
+    """256 random bits, in the characters Telegram allows (43 of them)."""
+    return secrets.token_urlsafe(32)
+
+
 @dataclass(frozen=True)
 class Webhook:
     """Receive updates by webhook: Telegram posts them to `url`, which reaches `listen:port`;
-    `secret` is the token Telegram sends back with each."""
+    `secret` is the token Telegram sends back with each, and a request without it is refused.
+    There is always one: anyone who finds the URL could otherwise post forged updates (any
+    user, any text, any tap). None given, one is generated; the bot hands it to Telegram
+    itself (`setWebhook`), so nobody needs to know it, and it is never printed or logged.
+    Pass one only when something in front of the bot checks it too (a proxy)."""
 
     url: str
     listen: str = "127.0.0.1"
     port: int = 8443
-    secret: str | None = None
+    secret: str = field(default_factory=new_webhook_secret, repr=False)
+
+    def __post_init__(self) -> None:
+        if not _SECRET.fullmatch(self.secret):
+            raise TransportError(
+                "the webhook secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            )
 
 
 @contextlib.asynccontextmanager
