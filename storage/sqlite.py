@@ -10,9 +10,11 @@ shared/reference/libraries.md §5).
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import aiosqlite
@@ -46,6 +48,34 @@ def migrate(conn: sqlite3.Connection) -> int:
     return int(current)
 
 
+def _create_private(path: str) -> None:
+    """Create a new database file 0600, in a folder created 0700 when it is missing. SQLite
+    would create it 0644 (readable by every user of the machine), and it gives the -wal and
+    -shm files the mode of their database. An existing file is left as it is."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    try:
+        if not file.parent.exists():
+            file.parent.mkdir(mode=0o700, parents=True)
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # a database already (or a folder: SQLite says it cannot open it)
+    except OSError as exc:  # a folder that cannot be created or written: a file in the way…
+        raise StorageError(f"cannot open {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+
+
+def remove_database(path: str) -> None:
+    """Delete a database with what SQLite keeps beside it (-wal, -shm) and its key file: a
+    fresh start (`paychat demo`, `paychat chat --fresh`)."""
+    for name in (path, f"{path}-wal", f"{path}-shm", str(Path(path).with_suffix(".key"))):
+        try:
+            Path(name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot remove {name}: {exc.strerror or exc}") from None
+
+
 class SqliteStore:
     def __init__(
         self, db: aiosqlite.Connection, sealer: Sealer, record: list[Statements] | None = None
@@ -69,6 +99,7 @@ class SqliteStore:
         writes, with their parameters, in commit order, one list per unit) is appended to it.
         The bench replays them with plain sqlite3: the writes alone are the storage ceiling; all
         of them show what the engine's SQL costs without the engine."""
+        _create_private(path)
         connecting = aiosqlite.connect(path, isolation_level=None)
         try:
             db = await connecting
