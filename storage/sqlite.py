@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import aiosqlite
 
 from storage.base import StorageError
-from storage.sealer import Sealer
+from storage.sealer import Sealer, legacy_key_file
 from storage.tx import SqliteTx
 
 T = TypeVar("T")
@@ -67,9 +67,9 @@ def _create_private(path: str) -> None:
 
 
 def remove_database(path: str) -> None:
-    """Delete a database with what SQLite keeps beside it (-wal, -shm) and its key file: a
-    fresh start (`paychat demo`, `paychat chat --fresh`)."""
-    for name in (path, f"{path}-wal", f"{path}-shm", str(Path(path).with_suffix(".key"))):
+    """Delete a database with what SQLite keeps beside it (-wal, -shm) and an older version's
+    key file beside it: a fresh start (`paychat demo`, `paychat chat --fresh`)."""
+    for name in (path, f"{path}-wal", f"{path}-shm", str(legacy_key_file(path))):
         try:
             Path(name).unlink(missing_ok=True)
         except OSError as exc:
@@ -114,8 +114,11 @@ class SqliteStore:
             await db.execute(f"PRAGMA synchronous={synchronous}")
             await db.execute("PRAGMA foreign_keys=ON")
             await db.execute("PRAGMA busy_timeout=5000")
+            async with db.execute("PRAGMA user_version") as cursor:
+                found = await cursor.fetchone()
+            new = found is None or found[0] == 0  # nothing in it yet: it may get a new key
+            sealer = Sealer.for_database(path, new=new)
             await db._execute(migrate, db._conn)  # type: ignore[no-untyped-call]  # see below
-            sealer = Sealer.for_database(path)
         except BaseException as exc:
             # Opened half way (not a database, a migration or the key failed): close what
             # opened, or its thread keeps the process alive.
