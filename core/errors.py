@@ -23,6 +23,9 @@ Foreign exceptions are translated once, at the edge that meets them, and go no f
         core/settings.py
     sqlite3.Error, a sealed value the key cannot open                   → StorageError
         storage/sqlite.py, storage/sqlite_rows/, storage/sealer.py
+    sqlite3.IntegrityError a unit did not expect                        → InvariantBroken
+        storage/sqlite.py (the same event would break the rule again: a bug to answer, not
+        an outage for a transport to wait out)
     jinja2's UndefinedError                                             → TemplateProblem
         bot/render.py
     PTB's TelegramError at start-up, OSError binding the webhook port   → TransportError

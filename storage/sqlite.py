@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
+from core.errors import InvariantBroken
 from storage.base import StorageError
 from storage.sealer import Sealer, legacy_key_file
 from storage.tx import SqliteTx
@@ -162,8 +163,8 @@ class SqliteStore:
                 outcomes = await self._db._execute(  # type: ignore[no-untyped-call]  # untyped upstream
                     self._run_batch, [w for w, _ in batch]
                 )
-            except sqlite3.Error as exc:
-                error = StorageError(str(exc))
+            except (sqlite3.Error, StorageError) as exc:
+                error = exc if isinstance(exc, StorageError) else StorageError(str(exc))
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
@@ -193,6 +194,15 @@ class SqliteStore:
                         self._recorded.append(statements)
                         value = work(SqliteTx(_Recording(conn, statements), self._sealer))
                 except Exception as exc:  # a failing unit rolls back alone; the caller gets it
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back itself (a full disk, an I/O
+                        # error): every unit of the batch is undone, and every caller gets this
+                        # error (not "no such savepoint", which rolling back to it would say).
+                        raise (
+                            exc
+                            if isinstance(exc, sqlite3.Error)
+                            else StorageError(f"the transaction was rolled back: {exc}")
+                        ) from None
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
                     statements.clear()  # nothing of it was committed
@@ -226,6 +236,12 @@ class _Recording:
 
 
 def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, sqlite3.IntegrityError):
+        # A constraint the unit did not expect (those it expects it turns into DuplicateError
+        # itself): the same event would break it again, so it is a bug to answer, not a
+        # database that cannot write now (which the transport leaves for redelivery, and an
+        # update redelivered forever would stop every update after it).
+        return InvariantBroken(f"a write broke a database rule: {exc}")
     if isinstance(exc, sqlite3.Error):
         return StorageError(str(exc))
     return exc

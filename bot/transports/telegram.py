@@ -30,6 +30,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.render import shared_renderer
 from bot.transports.base import Handler, Outbox
+from bot.transports.outage import StorageOutage
 from bot.transports.telegram_sender import Delivery, TelegramSender, pin_keypad, retry_seconds
 from bot.transports.telegram_webhook import WebhookServer
 from core.errors import StorageError, TransportError
@@ -167,7 +168,10 @@ class TelegramTransport:
         self.outbox = outbox
         self.commands = tuple(commands)
         self.pin_length = pin_length
-        self.sender = TelegramSender(self.app.bot, outbox, **(sender_options or {}))
+        self.outage = StorageOutage(log)  # one for receiving, due jobs and delivery records
+        self.sender = TelegramSender(
+            self.app.bot, outbox, outage=self.outage, **(sender_options or {})
+        )
         self.keypads: dict[tuple[int, int], Keypad] = {}
         self._taps: OrderedDict[str, None] = OrderedDict()
         self.handled = asyncio.Condition()
@@ -229,7 +233,12 @@ class TelegramTransport:
     async def _tick(self, every: float) -> None:
         while True:
             await asyncio.sleep(every)
-            await self.run_due()
+            try:
+                await self.run_due()
+            except StorageError as exc:  # the jobs stay due: the next tick tries them again
+                # (Only a committed update says the outage is over: a tick with nothing due
+                # writes nothing.)
+                self.outage.failed("running due jobs", exc)
 
     async def run_due(self) -> None:
         self.sender.enqueue(await self.engine.run_due())
@@ -283,10 +292,12 @@ class TelegramTransport:
                     for observer in self.sender.observers:
                         observer(Delivery(toast, ""))
         except StorageError as exc:
-            log.error("update %s not committed, left for redelivery: %s", update.update_id, exc)
+            self.outage.failed(f"update {update.update_id}", exc)
             return False
         except TelegramError as exc:  # an answer that failed: the event itself is committed
             log.warning("update %s: %s", update.update_id, type(exc).__name__)
+        else:
+            self.outage.worked()
         finally:
             async with self.handled:
                 self.last_update = max(self.last_update, update.update_id)
