@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
-from core.errors import InvariantBroken
+from core.errors import RuleRefused
 from storage.base import StorageError
 from storage.sealer import Sealer, legacy_key_file
 from storage.tx import SqliteTx
@@ -237,11 +237,9 @@ class _Recording:
 
 def _translate(exc: Exception) -> Exception:
     if isinstance(exc, sqlite3.IntegrityError):
-        # A constraint the unit did not expect (those it expects it turns into DuplicateError
-        # itself): the same event would break it again, so it is a bug to answer, not a
-        # database that cannot write now (which the transport leaves for redelivery, and an
-        # update redelivered forever would stop every update after it).
-        return InvariantBroken(f"a write broke a database rule: {exc}")
+        # A rule the unit did not expect to break (those it expects, it turns into
+        # DuplicateError itself): the same event would break it again, so it is not an outage.
+        return RuleRefused(str(exc))
     if isinstance(exc, sqlite3.Error):
         return StorageError(str(exc))
     return exc

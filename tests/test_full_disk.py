@@ -127,15 +127,16 @@ async def test_a_full_disk_answers_nothing_says_so_once_and_the_update_waits(
 async def test_a_write_that_breaks_a_rule_is_answered_not_left_for_redelivery(
     settings: Settings, tmp_path: Path
 ) -> None:
-    # Ids from one seed on a database opened again: the second run draws the first run's
-    # request id, and the request's key refuses it. Redelivering that update would break the
+    # Ids from one seed on a database opened again (a test's simulator; `paychat chat` draws
+    # random ones): the second run draws the first run's request id, and the request's key
+    # refuses it, a constraint no unit expects. Redelivering that update would break the
     # same rule forever (and, while polling, hold back every update after it).
     db = str(tmp_path / "again.db")
     said: list[list[str]] = []
     for run, (shop, customer) in enumerate(
         (("+919876543210", "+919812345678"), ("+919876543211", "+919812345679"))
     ):
-        async with simulator(settings, db, START, ids=SeededIds()) as sim:
+        async with simulator(settings, db, START) as sim:  # ids from one seed, for tests
             sim.add_party(f"shop{run}", "Chai Point", phone=shop)
             sim.add_party(f"asha{run}", "Asha", phone=customer)
             await sim.text(f"shop{run}", "/start")
