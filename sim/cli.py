@@ -44,7 +44,9 @@ _TELEGRAM = """Run the bot on Telegram: long polling, or a webhook with --webhoo
 
 environment:
   TELEGRAM_BOT_TOKEN  the bot's token from @BotFather (required)
-  PAYCHAT_SECRET_KEY  the key that seals secrets at rest (README, Configuration)
+  PAYCHAT_SECRET_KEY  the key that seals secrets at rest; else the key file
+                      PAYCHAT_KEY_FILE names, else ~/.config/paychat/secret.key,
+                      never beside the database (README, What protects what)
 
 database:
   the SQLite file at storage.path in the configuration (--config; the shipped
@@ -93,8 +95,8 @@ def parser() -> argparse.ArgumentParser:
         "--db",
         default=".paychat/demo.db",
         metavar="FILE",
-        help="the SQLite file the demo writes: deleted, with its key file, and created afresh "
-        "at every run (default: %(default)s)",
+        help="the SQLite file the demo writes: deleted (with its -wal and -shm) and created "
+        "afresh at every run, 0600, its folder 0700 when created (default: %(default)s)",
     )
     chat = command(
         "chat",
@@ -113,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--fresh",
         action="store_true",
-        help="delete --db and its key file first: start from an empty database",
+        help="delete --db (with its -wal and -shm) first: start from an empty database",
     )
     command(
         "check-config",
