@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bot.outbox import Outbox
 from bot.render import Renderer, shared_renderer
 from core.clock import Clock, IdSource
-from core.errors import StorageError, TemplateProblem
+from core.errors import RuleRefused, StorageError, TemplateProblem
 from core.messages import Button, Inbound, Outbound
 from core.money import Money
 from core.records import User
@@ -105,17 +105,21 @@ class Engine:
             inbound = await self._with_pin_proof(inbound)
         try:
             return await self.store.run(partial(self._step, inbound))
-        except StorageError:
-            # The database could not take the event: nothing was committed, so the transport
-            # must not confirm it (Telegram sends it again) and nobody is told anything untrue.
-            raise
+        except StorageError as exc:
+            if not isinstance(exc, RuleRefused):
+                # The database could not take the event: nothing was committed, so the
+                # transport must not confirm it (Telegram sends it again) and nobody is told
+                # anything untrue.
+                raise
+            failure: Exception = exc  # a rule the event breaks every time: a bug to answer
         except Exception as exc:
-            # Never a traceback to a person: log the type only (messages may quote input), then
-            # answer with a template in a unit of its own.
-            detail = str(exc) if isinstance(exc, TemplateProblem) else ""
-            log.error("event %s failed: %s %s", inbound.key, type(exc).__name__, detail)
-            log.debug("traceback of %s", inbound.key, exc_info=True)
-            return await self.store.run(partial(self._failed, inbound))
+            failure = exc
+        # Never a traceback to a person: log the type only (messages may quote input), then
+        # answer with a template in a unit of its own.
+        detail = str(failure) if isinstance(failure, (TemplateProblem, RuleRefused)) else ""
+        log.error("event %s failed: %s %s", inbound.key, type(failure).__name__, detail)
+        log.debug("traceback of %s", inbound.key, exc_info=failure)
+        return await self.store.run(partial(self._failed, inbound))
 
     async def _with_pin_proof(self, inbound: Inbound) -> Inbound:
         """Hash what may be a PIN in a thread pool, so the slow hash (scrypt releases the GIL)

@@ -26,14 +26,28 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
-from core.errors import TemplateProblem
+from core.errors import ConfigError, TemplateProblem
 from core.money import Money, locale_of
 
 TEMPLATES = Path(__file__).parent / "templates"
+SOURCE_LOCALE = "en"  # the templates every message key is written in first (tests hold it whole)
 
 
 def template_keys(locale: str = "en") -> set[str]:
     return {p.name.removesuffix(".j2") for p in (TEMPLATES / locale).glob("*.j2")}
+
+
+def check_locales(available: tuple[str, ...], default: str) -> None:
+    """`ConfigError` naming the key when a configured language has no templates, or the default
+    language (what every missing template falls back to) lacks some: otherwise the first person
+    to be answered in it would get a `TemplateProblem` instead of a reply."""
+    for locale in available:
+        if not template_keys(locale):
+            raise ConfigError(f"locales.available: no templates for {locale!r} (in {TEMPLATES})")
+    missing = sorted(template_keys(SOURCE_LOCALE) - template_keys(default))
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if missing[3:] else "")
+        raise ConfigError(f"locales.default: {default!r} has no template for {shown}")
 
 
 @pass_context
@@ -99,6 +113,7 @@ def shared_renderer(locales: tuple[str, ...] = ("en",), default: str = "en") -> 
 
 class Renderer:
     def __init__(self, locales: tuple[str, ...] = ("en",), default: str = "en") -> None:
+        check_locales(locales, default)
         self.default = default
         self.env = Environment(
             loader=FileSystemLoader(str(TEMPLATES)),

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.engine import Engine
+from bot.render import check_locales
 from core.clock import Clock, IdSource
 from core.settings import Settings
 from payments.rails import Rails
@@ -26,6 +27,12 @@ def deep_link_base(bot_username: str) -> str:
     """A payment link is Telegram's deep link to the bot with the link's token as the start
     parameter: opening it sends `/start <token>` (the simulator reads the token the same way)."""
     return f"https://t.me/{bot_username}?start="
+
+
+def check_settings(settings: Settings) -> None:
+    """What `core.settings` cannot know when it loads the file, checked before anything opens:
+    every configured language has templates (a `ConfigError` naming the key)."""
+    check_locales(settings.locales.available, settings.locales.default)
 
 
 @asynccontextmanager
@@ -43,6 +50,7 @@ async def open_engine(
     `telegram.bot_username` (the simulator's links). The Telegram transport passes the bot's
     real username, from getMe. `record`: `paychat bench` only; every statement the engine's
     committed units run is appended to it, one list per unit (see `SqliteStore.open`)."""
+    check_settings(settings)
     store = await SqliteStore.open(db_path, settings.storage.synchronous, record=record)
     try:
         engine = Engine(

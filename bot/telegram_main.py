@@ -19,10 +19,10 @@ from typing import Any
 from rich.console import Console
 
 from bot.engine import Engine
-from bot.runtime import deep_link_base, open_engine
+from bot.runtime import check_settings, deep_link_base, open_engine
 from bot.transports.telegram import TelegramTransport, Webhook, bot_commands, connect
 from core.clock import Clock, IdSource, SecureIds, SystemClock
-from core.errors import PayChatError
+from core.errors import ConfigError, PayChatError
 from core.settings import Settings
 from payments.rails import Rails
 
@@ -46,17 +46,27 @@ async def run_bot(
             file=sys.stderr,
         )
         return 2
-    sender = {
-        "per_chat_rate": 1.0 / settings.telegram.per_chat_interval.total_seconds(),
-        "global_rate": float(settings.telegram.global_per_second),
-    }
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    hook = Webhook(webhook, listen, port, secret) if webhook else None
+    if webhook is None and settings.telegram.mode == "webhook":
+        webhook = settings.telegram.webhook_url
+    # Everything that can fail at start-up happens in here: one line on stderr and exit 2, and
+    # whatever had opened (the connection, the store, the webhook's port) is closed again.
     try:
+        hook = None
+        if webhook:
+            hook = (
+                Webhook(webhook, listen, port, secret)
+                if secret
+                else Webhook(webhook, listen, port)
+            )
+        sender = {
+            "per_chat_rate": 1.0 / settings.telegram.per_chat_interval.total_seconds(),
+            "global_rate": float(settings.telegram.global_per_second),
+        }
         async with open_telegram(
             settings,
             settings.storage.path,
@@ -70,14 +80,27 @@ async def run_bot(
             gc.freeze()  # what start-up loaded lives as long as the bot: collections skip it
             console.print(
                 f"PayChat is running as @{transport.app.bot.username} "
-                f"({'webhook' if webhook else 'polling'}"
-                f"{', ' + base_url if base_url else ''}). Ctrl+C stops it."
+                f"({_receiving(hook, secret)}{', ' + base_url if base_url else ''}). "
+                "Ctrl+C stops it.",
+                soft_wrap=True,  # one line, however long the URL: operators grep for it
             )
             await stop.wait()
+    except ConfigError:
+        raise  # the command line says "bad configuration", as for every command
     except PayChatError as exc:
         print(f"paychat telegram: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _receiving(hook: Webhook | None, secret: str | None) -> str:
+    if hook is None:
+        return "polling"
+    if secret:
+        return f"webhook at {hook.url}"
+    # The generated secret is not shown: the bot gave it to Telegram itself, and a secret on a
+    # screen or in a log is one more place to leak it from.
+    return f"webhook at {hook.url}, with a secret token generated for this run"
 
 
 @asynccontextmanager
@@ -97,7 +120,9 @@ async def open_telegram(
     transport over the engine's door and outbox, given to the body not yet started. Ended in
     reverse: the transport stops (also after a start that failed half way), then the engine
     and its store close, then the connection. A start-up failure is a `PayChatError`:
-    `TransportError` (the Bot API), `StorageError` (the database)."""
+    `TransportError` (the Bot API), `StorageError` (the database), `ConfigError` (checked
+    before anything opens)."""
+    check_settings(settings)
     async with (
         connect(token, base_url) as app,
         open_engine(

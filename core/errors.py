@@ -3,7 +3,8 @@
     PayChatError                 the root: `except PayChatError` catches every one of them
     ├── ConfigError              config.yaml cannot be used (the message names file, key, problem)
     ├── StorageError             the database failed; the unit of work did not commit
-    │   └── DuplicateError       a uniqueness rule refused a write (a second payment, a phone)
+    │   └── RuleRefused          a database rule refused a write: the same write always will
+    │       └── DuplicateError   a uniqueness rule refused a write (a second payment, a phone)
     ├── InvariantBroken          a rule the data always keeps does not hold: a bug, never input
     │   └── IllegalMove          a status move the lifecycle table does not allow (payments/)
     ├── RailRefused              a simulated rail would not answer (an injected fault, an outage)
@@ -23,6 +24,8 @@ Foreign exceptions are translated once, at the edge that meets them, and go no f
         core/settings.py
     sqlite3.Error, a sealed value the key cannot open                   → StorageError
         storage/sqlite.py, storage/sqlite_rows/, storage/sealer.py
+    sqlite3.IntegrityError (a unique, check or foreign key rule)        → RuleRefused
+        storage/sqlite.py (DuplicateError where the unit expects one: storage/sqlite_rows/)
     jinja2's UndefinedError                                             → TemplateProblem
         bot/render.py
     PTB's TelegramError at start-up, OSError binding the webhook port   → TransportError
@@ -50,7 +53,14 @@ class StorageError(PayChatError):
     commit."""
 
 
-class DuplicateError(StorageError):
+class RuleRefused(StorageError):
+    """A rule of the database (unique, check, foreign key) refused a write. Unlike the rest of
+    `StorageError` (a full disk, a lock) it is no outage: the same event breaks the same rule
+    every time, so the engine answers it as a failing event instead of leaving it for the
+    transport to redeliver, forever."""
+
+
+class DuplicateError(RuleRefused):
     """A uniqueness rule refused a write (e.g. a second live payment for one request)."""
 
 

@@ -7,15 +7,19 @@ Babel does not know, at engine start) is refused with its key instead.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from babel import UnknownLocaleError
+from babel.numbers import is_currency
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,14 +34,22 @@ from core.money import Money, locale_of
 
 MethodKind = Literal["card", "upi", "pix", "paynow", "wallet"]
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A time added to "now" must stay a date (year 9999 at most): ten years is more than any policy
+# here needs, and keeps `now + pin_lock` from overflowing in the middle of a conversation.
+_LONGEST = timedelta(days=3650)
 
 
 def _duration(value: object) -> timedelta:
     if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)):
-        return timedelta(seconds=int(m[1]) * _UNITS[m[2]])
-    raise ValueError("write a duration like 30s, 5m, 24h or 2d")
+        seconds = value
+    elif isinstance(value, str) and (m := re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)):
+        seconds = int(m[1]) * _UNITS[m[2]]
+    else:
+        raise ValueError("write a duration like 30s, 5m, 24h or 2d")
+    if not 0 < seconds <= _LONGEST.total_seconds():
+        # 0s would divide by zero (a rate) or expire everything at once; a negative never ends.
+        raise ValueError("must be longer than 0s and at most 3650d")
+    return timedelta(seconds=seconds)
 
 
 def _money(value: object) -> Money:
@@ -46,8 +58,14 @@ def _money(value: object) -> Money:
     return Money.of(value)
 
 
+def _positive(value: Money) -> Money:
+    if value.minor <= 0:
+        raise ValueError(f"{value.code()} must be more than zero")
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
-MoneyField = Annotated[Money, BeforeValidator(_money)]
+MoneyField = Annotated[Money, BeforeValidator(_money), AfterValidator(_positive)]
 
 
 class _Frozen(BaseModel):
@@ -61,6 +79,24 @@ class Limits(_Frozen):
     per_day_count: int = Field(gt=0)
     per_month: MoneyField | None = None  # a calendar month in the market's time zone
     new_method_first_day: MoneyField
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Limits:
+        # A limit above the next one could never be reached, and a minimum above a maximum
+        # refuses every payment: say so at start-up, not to the first customer. (Limits in
+        # another currency are the market's to refuse.)
+        chain = [("min", self.min), ("per_transaction", self.per_transaction)]
+        chain.append(("per_day", self.per_day))
+        if self.per_month is not None:
+            chain.append(("per_month", self.per_month))
+        pairs = [
+            *itertools.pairwise(chain),
+            (chain[0], ("new_method_first_day", self.new_method_first_day)),
+        ]
+        for (low_name, low), (high_name, high) in pairs:
+            if low.currency == high.currency and low > high:
+                raise ValueError(f"{low_name} ({low.code()}) is above {high_name} ({high.code()})")
+        return self
 
 
 class Market(_Frozen):
@@ -78,10 +114,13 @@ class Market(_Frozen):
     @field_validator("locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:
-        try:
-            locale_of(value)
-        except (UnknownLocaleError, ValueError):  # not in Babel's data, or malformed
-            raise ValueError(f"unknown locale {value!r} (write it like en_IN)") from None
+        return _known_locale(value)
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if not is_currency(value):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency")
         return value
 
     @field_validator("timezone")
@@ -99,11 +138,25 @@ class Market(_Frozen):
             limit = getattr(self.limits, name)
             if limit is not None and limit.currency != self.currency:
                 raise ValueError(f"limits.{name} must be in {self.currency}")
+        if "card" in self.methods and not self.card_brands:
+            raise ValueError("card_brands: the market takes cards, so name at least one brand")
         return self
 
 
+def _known_locale(value: str) -> str:
+    try:
+        locale_of(value)
+    except (UnknownLocaleError, ValueError):  # not in Babel's data, or malformed
+        raise ValueError(f"unknown locale {value!r} (write it like en_IN)") from None
+    return value
+
+
+KnownLocale = Annotated[str, AfterValidator(_known_locale)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
 class Refused(_Frozen):
-    countries: tuple[str, ...] = ()
+    countries: tuple[CountryCode, ...] = ()
 
 
 class Security(_Frozen):
@@ -142,12 +195,23 @@ class Payments(_Frozen):
 
 
 class Locales(_Frozen):
-    default: str = "en"
-    available: tuple[str, ...] = ("en",)
+    """Which templates exist is the renderer's to check (`bot.render.check_locales`), when the
+    engine is built and by `paychat check-config`."""
+
+    default: KnownLocale = "en"
+    available: tuple[KnownLocale, ...] = Field(default=("en",), min_length=1)
+
+    @model_validator(mode="after")
+    def _default_is_available(self) -> Locales:
+        if self.default not in self.available:
+            raise ValueError(
+                f"default {self.default!r} is not in available {list(self.available)}"
+            )
+        return self
 
 
 class Storage(_Frozen):
-    path: str = "paychat.db"
+    path: str = Field(default="paychat.db", min_length=1)
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
 
 
@@ -157,6 +221,21 @@ class Telegram(_Frozen):
     webhook_url: str | None = None
     per_chat_interval: Duration = timedelta(seconds=1)
     global_per_second: int = Field(default=30, ge=1)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _a_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("https", "http") or not parts.hostname:
+                raise ValueError(f"{value!r} is not a URL like https://example.org/paychat")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_has_a_url(self) -> Telegram:
+        if self.mode == "webhook" and self.webhook_url is None:
+            raise ValueError("mode: webhook needs webhook_url (the URL Telegram posts to)")
+        return self
 
 
 class Settings(_Frozen):
@@ -176,6 +255,13 @@ class Settings(_Frozen):
                 raise ValueError(f"{code!r} is not a two-letter country code")
         return value
 
+    @model_validator(mode="after")
+    def _served_or_refused(self) -> Settings:
+        both = sorted(set(self.markets) & set(self.refused.countries))
+        if both:
+            raise ValueError(f"refused.countries: {', '.join(both)} is also under markets")
+        return self
+
     def market(self, country: str) -> Market | None:
         return self.markets.get(country)
 
@@ -186,8 +272,10 @@ def parse_settings(data: object, source: str = "config.yaml") -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"{source}: {key}: {err['msg']}")
+            key = ".".join(str(p) for p in err["loc"])
+            problem = err["msg"].removeprefix("Value error, ")  # pydantic's, for our own checks
+            # A check across sections (top level) names its keys itself.
+            lines.append(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
         raise ConfigError("\n".join(lines)) from None
 
 

@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         # transaction, so what was committed stays and nothing is half-written.
         print("paychat: interrupted", file=sys.stderr)
         return 130
+    except ConfigError as exc:  # found when the engine is built (a language without templates)
+        return _bad_config(exc)
     except PayChatError as exc:
         # The tree's root (core/errors.py): a store that cannot be opened, a Bot API that cannot
         # be used. One line and exit 2, as for a bad configuration; never a traceback.
@@ -42,7 +44,9 @@ _TELEGRAM = """Run the bot on Telegram: long polling, or a webhook with --webhoo
 
 environment:
   TELEGRAM_BOT_TOKEN  the bot's token from @BotFather (required)
-  PAYCHAT_SECRET_KEY  the key that seals secrets at rest (README, Configuration)
+  PAYCHAT_SECRET_KEY  the key that seals secrets at rest; else the key file
+                      PAYCHAT_KEY_FILE names, else ~/.config/paychat/secret.key,
+                      never beside the database (README, What protects what)
 
 database:
   the SQLite file at storage.path in the configuration (--config; the shipped
@@ -91,8 +95,8 @@ def parser() -> argparse.ArgumentParser:
         "--db",
         default=".paychat/demo.db",
         metavar="FILE",
-        help="the SQLite file the demo writes: deleted, with its key file, and created afresh "
-        "at every run (default: %(default)s)",
+        help="the SQLite file the demo writes: deleted (with its -wal and -shm) and created "
+        "afresh at every run, 0600, its folder 0700 when created (default: %(default)s)",
     )
     chat = command(
         "chat",
@@ -111,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--fresh",
         action="store_true",
-        help="delete --db and its key file first: start from an empty database",
+        help="delete --db (with its -wal and -shm) first: start from an empty database",
     )
     command(
         "check-config",
@@ -235,7 +239,12 @@ def parser() -> argparse.ArgumentParser:
         help="a Bot API server other than Telegram's, e.g. `paychat emulator`'s "
         "http://127.0.0.1:8081/bot",
     )
-    tg.add_argument("--webhook", metavar="URL", help="receive updates by webhook at this URL")
+    tg.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="receive updates by webhook at this URL (default: config.yaml's telegram.mode and "
+        "webhook_url); its path is the one served",
+    )
     tg.add_argument(
         "--listen",
         default="127.0.0.1",
@@ -249,7 +258,12 @@ def parser() -> argparse.ArgumentParser:
         help="webhook: the port its server listens on (default: %(default)s)",
     )
     tg.add_argument(
-        "--secret", metavar="TOKEN", help="webhook: the secret token Telegram sends back"
+        "--secret",
+        metavar="TOKEN",
+        help="webhook: the secret token Telegram sends back with every update (1-256 of A-Z, "
+        "a-z, 0-9, _, -); updates without it are refused. Without --secret a random one is "
+        "generated at each start and given to Telegram, never shown: pass one only when a "
+        "proxy in front checks it too",
     )
     emu = command(
         "emulator",
@@ -297,10 +311,12 @@ def _main(argv: list[str] | None) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        print(f"paychat: bad configuration\n{exc}", file=sys.stderr)
-        return 2
+        return _bad_config(exc)
     console = Console(width=None if sys.stdout.isatty() else 120)
     if args.command == "check-config":
+        from bot.runtime import check_settings
+
+        check_settings(settings)  # what the engine would refuse at start: the templates
         console.print(f"{args.config}: OK ({', '.join(settings.markets)})")
         return 0
     if args.command == "demo":
@@ -370,6 +386,12 @@ def _main(argv: list[str] | None) -> int:
 
         return run_repl(settings, Path(args.db), console, fresh=args.fresh)
     return _unreachable(settings)
+
+
+def _bad_config(exc: ConfigError) -> int:
+    for problem in str(exc).splitlines():  # one line a problem, each naming its key
+        print(f"paychat: bad configuration: {problem}", file=sys.stderr)
+    return 2
 
 
 def _unreachable(settings: Settings) -> int:

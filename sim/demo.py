@@ -17,6 +17,7 @@ from sim.scenarios.loader import cases
 from sim.scenarios.runner import run_case
 from sim.scenarios.world import World
 from sim.view import side_by_side
+from storage.sqlite import remove_database
 
 SHOWCASE = (
     Path(__file__).resolve().parent.parent / "tests/scenarios/showcase/whole_story.convo.yaml"
@@ -26,9 +27,7 @@ SHOWCASE = (
 async def run_demo(
     settings: Settings, db_path: Path, console: Console, script: Path = SHOWCASE
 ) -> int:
-    for leftover in (db_path, db_path.with_suffix(".key")):
-        leftover.unlink(missing_ok=True)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_database(str(db_path))  # the store creates it again, and its folder if missing
 
     async def show(world: World) -> None:
         parties = world.sim.parties

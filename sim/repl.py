@@ -21,6 +21,7 @@ from sim.simulator import Simulator, TapError
 from sim.view import chat_panel, side_by_side
 from storage.base import Store
 from storage.rails_rows import TxWithRails
+from storage.sqlite import remove_database
 
 HELP = """Anything you type is sent as the current party (a /command or text). Simulator commands:
   :new NAME PHONE [SHOWN NAME]   add a party, e.g.  :new asha +919812345678 Asha
@@ -68,10 +69,8 @@ def run_repl(settings: Settings, db: Path, console: Console, fresh: bool = False
     process hung until Enter.) The simulator is opened and closed on one `asyncio.Runner`, and
     each line runs on it; the store is closed however the loop ends."""
     if fresh:
-        for leftover in (db, db.with_suffix(".key")):
-            leftover.unlink(missing_ok=True)
-    reopened = db.exists() and db.stat().st_size > 0
-    db.parent.mkdir(parents=True, exist_ok=True)
+        remove_database(str(db))
+    reopened = db.is_file() and db.stat().st_size > 0  # (the store creates a missing folder)
     if sys.stdin.isatty():
         with contextlib.suppress(ImportError):  # line editing and history, where there is one
             importlib.import_module("readline")

@@ -10,15 +10,18 @@ shared/reference/libraries.md §5).
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
+from core.errors import RuleRefused
 from storage.base import StorageError
-from storage.sealer import Sealer
+from storage.sealer import Sealer, legacy_key_file
 from storage.tx import SqliteTx
 
 T = TypeVar("T")
@@ -46,6 +49,34 @@ def migrate(conn: sqlite3.Connection) -> int:
     return int(current)
 
 
+def _create_private(path: str) -> None:
+    """Create a new database file 0600, in a folder created 0700 when it is missing. SQLite
+    would create it 0644 (readable by every user of the machine), and it gives the -wal and
+    -shm files the mode of their database. An existing file is left as it is."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    try:
+        if not file.parent.exists():
+            file.parent.mkdir(mode=0o700, parents=True)
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # a database already (or a folder: SQLite says it cannot open it)
+    except OSError as exc:  # a folder that cannot be created or written: a file in the way…
+        raise StorageError(f"cannot open {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+
+
+def remove_database(path: str) -> None:
+    """Delete a database with what SQLite keeps beside it (-wal, -shm) and an older version's
+    key file beside it: a fresh start (`paychat demo`, `paychat chat --fresh`)."""
+    for name in (path, f"{path}-wal", f"{path}-shm", str(legacy_key_file(path))):
+        try:
+            Path(name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot remove {name}: {exc.strerror or exc}") from None
+
+
 class SqliteStore:
     def __init__(
         self, db: aiosqlite.Connection, sealer: Sealer, record: list[Statements] | None = None
@@ -69,6 +100,7 @@ class SqliteStore:
         writes, with their parameters, in commit order, one list per unit) is appended to it.
         The bench replays them with plain sqlite3: the writes alone are the storage ceiling; all
         of them show what the engine's SQL costs without the engine."""
+        _create_private(path)
         connecting = aiosqlite.connect(path, isolation_level=None)
         try:
             db = await connecting
@@ -83,8 +115,11 @@ class SqliteStore:
             await db.execute(f"PRAGMA synchronous={synchronous}")
             await db.execute("PRAGMA foreign_keys=ON")
             await db.execute("PRAGMA busy_timeout=5000")
+            async with db.execute("PRAGMA user_version") as cursor:
+                found = await cursor.fetchone()
+            new = found is None or found[0] == 0  # nothing in it yet: it may get a new key
+            sealer = Sealer.for_database(path, new=new)
             await db._execute(migrate, db._conn)  # type: ignore[no-untyped-call]  # see below
-            sealer = Sealer.for_database(path)
         except BaseException as exc:
             # Opened half way (not a database, a migration or the key failed): close what
             # opened, or its thread keeps the process alive.
@@ -128,8 +163,8 @@ class SqliteStore:
                 outcomes = await self._db._execute(  # type: ignore[no-untyped-call]  # untyped upstream
                     self._run_batch, [w for w, _ in batch]
                 )
-            except sqlite3.Error as exc:
-                error = StorageError(str(exc))
+            except (sqlite3.Error, StorageError) as exc:
+                error = exc if isinstance(exc, StorageError) else StorageError(str(exc))
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
@@ -159,6 +194,15 @@ class SqliteStore:
                         self._recorded.append(statements)
                         value = work(SqliteTx(_Recording(conn, statements), self._sealer))
                 except Exception as exc:  # a failing unit rolls back alone; the caller gets it
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back itself (a full disk, an I/O
+                        # error): every unit of the batch is undone, and every caller gets this
+                        # error (not "no such savepoint", which rolling back to it would say).
+                        raise (
+                            exc
+                            if isinstance(exc, sqlite3.Error)
+                            else StorageError(f"the transaction was rolled back: {exc}")
+                        ) from None
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
                     statements.clear()  # nothing of it was committed
@@ -192,6 +236,10 @@ class _Recording:
 
 
 def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, sqlite3.IntegrityError):
+        # A rule the unit did not expect to break (those it expects, it turns into
+        # DuplicateError itself): the same event would break it again, so it is not an outage.
+        return RuleRefused(str(exc))
     if isinstance(exc, sqlite3.Error):
         return StorageError(str(exc))
     return exc

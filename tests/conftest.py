@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +15,17 @@ from storage.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sealing_key_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests never write the developer's own key (~/.config/paychat/secret.key) nor read a
+    PAYCHAT_SECRET_KEY from the shell: one key file per test process, which the `paychat`
+    subprocesses the tests start inherit."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PAYCHAT_KEY_FILE", str(tmp_path_factory.mktemp("key") / "secret.key"))
+        patch.delenv("PAYCHAT_SECRET_KEY", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")

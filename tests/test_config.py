@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,10 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.runtime import open_engine
+from core.clock import SeededIds, VirtualClock
 from core.errors import ConfigError
-from core.settings import load_settings
+from core.settings import Locales, Settings, load_settings
 from sim.cli import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, START
 
 
 def write(tmp_path: Path, mutate: object) -> Path:
@@ -45,12 +48,62 @@ def test_shipped_config_is_valid() -> None:
         (lambda d: d.update(surprise=1), "surprise"),
         # Babel would refuse it only when the engine starts, with a traceback
         (lambda d: d["markets"]["IN"].update(locale="xx_QQ"), "markets.IN.locale"),
+        # Each of these passed check-config, then crashed, hung or refused every payment:
+        (lambda d: d["locales"].update(available=["en", "xx"]), "locales.available.1"),
+        (lambda d: d["locales"].update(default="pt_BR"), "default 'pt_BR' is not in available"),
+        (lambda d: d["telegram"].update(per_chat_interval="0s"), "telegram.per_chat_interval"),
+        (lambda d: d["security"].update(pin_lock="0s"), "security.pin_lock"),
+        (lambda d: d["security"].update(pin_lock="99999999999d"), "security.pin_lock"),
+        (lambda d: d["payments"].update(status_checks=["0s"]), "payments.status_checks.0"),
+        (lambda d: d["payments"].update(processor_timeout=0), "payments.processor_timeout"),
+        (
+            lambda d: d["markets"]["IN"]["limits"].update(min="INR 200000.00"),
+            "markets.IN.limits: min (INR 200000.00) is above per_transaction",
+        ),
+        (
+            lambda d: d["markets"]["IN"]["limits"].update(per_day="INR 10.00"),
+            "markets.IN.limits: per_transaction (INR 100000.00) is above per_day",
+        ),
+        (
+            lambda d: d["markets"]["BR"]["limits"].update(per_month="BRL 10.00"),
+            "markets.BR.limits: per_day (BRL 5000.00) is above per_month",
+        ),
+        (
+            lambda d: d["markets"]["SG"]["limits"].update(new_method_first_day="SGD 0.001"),
+            "markets.SG.limits.new_method_first_day",
+        ),
+        (lambda d: d["markets"]["SG"]["limits"].update(min="SGD 0.00"), "markets.SG.limits.min"),
+        (lambda d: d["markets"]["IN"]["limits"].update(min="INR -1.00"), "markets.IN.limits.min"),
+        (lambda d: d["markets"]["IN"].update(currency="XYZ"), "markets.IN.currency"),
+        (lambda d: d["markets"]["IN"].update(card_brands=[]), "card_brands"),
+        (lambda d: d["refused"].update(countries=["IN"]), "refused.countries: IN"),
+        (lambda d: d["refused"].update(countries=["Spain"]), "refused.countries.0"),
+        (lambda d: d["telegram"].update(mode="webhook"), "telegram: mode: webhook needs"),
+        (lambda d: d["telegram"].update(webhook_url="example.org"), "telegram.webhook_url"),
+        (lambda d: d["storage"].update(path=""), "storage.path"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, mutate: object, named: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(write(tmp_path, mutate))
     assert named in str(err.value)
+
+
+async def test_a_language_without_templates_is_refused_before_the_store_opens(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Valid to pydantic (Babel knows pt_BR), but there are no pt_BR templates: the first
+    # person answered in it got a TemplateProblem, and as the default every message did.
+    for locales, named in (
+        (Locales(default="en", available=("en", "pt_BR")), "locales.available"),
+        (Locales(default="pt_BR", available=("pt_BR", "en")), "locales.available"),
+    ):
+        broken = settings.model_copy(update={"locales": locales})
+        db = tmp_path / "never.db"
+        with pytest.raises(ConfigError, match=named):
+            async with open_engine(broken, str(db), clock=VirtualClock(START), ids=SeededIds()):
+                pytest.fail("the engine must not start")
+        assert not db.exists()
 
 
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
@@ -72,6 +125,51 @@ def test_cli_stops_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "security.pin_attempts" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _paychat(
+    tmp_path: Path, config: Path, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TELEGRAM_BOT_TOKEN": "123456:CONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        input=stdin,
+        timeout=60,  # per_chat_interval: 0s once left `paychat telegram` running forever
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check-config"],
+        ["telegram", "--base-url", "http://127.0.0.1:9/bot"],
+        ["chat", "--db", "chat.db"],
+        ["demo", "--db", "demo.db"],
+    ],
+)
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d["telegram"].update(per_chat_interval="0s"),
+        lambda d: d["locales"].update(available=["en", "pt_BR"]),
+        lambda d: d["locales"].update(default="hi", available=["hi", "en"]),
+    ],
+)
+def test_every_command_stops_at_a_bad_config_with_one_line_and_exit_2(
+    tmp_path: Path, command: list[str], mutate: object
+) -> None:
+    config = write(tmp_path, mutate)
+    result = _paychat(tmp_path, config, *command)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("paychat: bad configuration: ")
+    assert "locales" in result.stderr or "telegram.per_chat_interval" in result.stderr
+    assert not list(tmp_path.glob("*.db")), "nothing was opened"
 
 
 @pytest.mark.parametrize(

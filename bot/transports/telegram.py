@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.render import shared_renderer
 from bot.transports.base import Handler, Outbox
+from bot.transports.outage import StorageOutage
 from bot.transports.telegram_sender import (
     Delivery,
     TelegramSender,
@@ -61,15 +64,34 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 App: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 
+# Telegram's rule for a webhook's secret token: 1-256 of A-Z, a-z, 0-9, _ and -.
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def new_webhook_secret() -> str:
+    """256 random bits, in the characters Telegram allows (43 of them)."""
+    return secrets.token_urlsafe(32)
+
+
 @dataclass(frozen=True)
 class Webhook:
     """Receive updates by webhook: Telegram posts them to `url`, which reaches `listen:port`;
-    `secret` is the token Telegram sends back with each."""
+    `secret` is the token Telegram sends back with each, and a request without it is refused.
+    There is always one: anyone who finds the URL could otherwise post forged updates (any
+    user, any text, any tap). None given, one is generated; the bot hands it to Telegram
+    itself (`setWebhook`), so nobody needs to know it, and it is never printed or logged.
+    Pass one only when something in front of the bot checks it too (a proxy)."""
 
     url: str
     listen: str = "127.0.0.1"
     port: int = 8443
-    secret: str | None = None
+    secret: str = field(default_factory=new_webhook_secret, repr=False)
+
+    def __post_init__(self) -> None:
+        if not _SECRET.fullmatch(self.secret):
+            raise TransportError(
+                "the webhook secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            )
 
 
 @contextlib.asynccontextmanager
@@ -152,7 +174,10 @@ class TelegramTransport:
         self.outbox = outbox
         self.commands = tuple(commands)
         self.pin_length = pin_length
-        self.sender = TelegramSender(self.app.bot, outbox, **(sender_options or {}))
+        self.outage = StorageOutage(log)  # one for receiving, due jobs and delivery records
+        self.sender = TelegramSender(
+            self.app.bot, outbox, outage=self.outage, **(sender_options or {})
+        )
         self.keypads: dict[tuple[int, int], Keypad] = {}
         self._taps: OrderedDict[str, None] = OrderedDict()
         self.handled = asyncio.Condition()
@@ -214,7 +239,12 @@ class TelegramTransport:
     async def _tick(self, every: float) -> None:
         while True:
             await asyncio.sleep(every)
-            await self.run_due()
+            try:
+                await self.run_due()
+            except StorageError as exc:  # the jobs stay due: the next tick tries them again
+                # (Only a committed update says the outage is over: a tick with nothing due
+                # writes nothing.)
+                self.outage.failed("running due jobs", exc)
 
     async def run_due(self) -> None:
         self.sender.enqueue(await self.engine.run_due())
@@ -268,10 +298,12 @@ class TelegramTransport:
                     for observer in self.sender.observers:
                         observer(Delivery(toast, ""))
         except StorageError as exc:
-            log.error("update %s not committed, left for redelivery: %s", update.update_id, exc)
+            self.outage.failed(f"update {update.update_id}", exc)
             return False
         except TelegramError as exc:  # an answer that failed: the event itself is committed
             log.warning("update %s: %s", update.update_id, type(exc).__name__)
+        else:
+            self.outage.worked()
         finally:
             async with self.handled:
                 self.last_update = max(self.last_update, update.update_id)

@@ -35,6 +35,8 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.outbox import Outbox
+from bot.transports.outage import StorageOutage
+from core.errors import StorageError
 from core.messages import Outbound
 
 log = logging.getLogger("paychat.telegram")
@@ -131,8 +133,12 @@ class TelegramSender:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_retries: int = 5,
+        outage: StorageOutage | None = None,
     ) -> None:
+        """`outage`: where a delivery that cannot be recorded is reported (the transport's,
+        so a full disk is said once for receiving and delivering alike)."""
         self.bot, self.outbox = bot, outbox
+        self.outage = outage or StorageOutage(log)
         self._rate, self._burst, self._clock, self._sleep = (
             per_chat_rate,
             per_chat_burst,
@@ -192,6 +198,9 @@ class TelegramSender:
                         while not queue.empty():
                             queue.get_nowait()
                             self._pending -= 1
+                except StorageError as exc:
+                    # Sent, but not recorded: a restart sends it again (a copy, which works).
+                    self.outage.failed(f"recording the delivery of {out.key}", exc)
                 except Exception:
                     # Not marked either way: a restart delivers it again.
                     log.exception("delivering %s to %s failed", out.key, out.to)
