@@ -154,7 +154,8 @@ class Hook:
     released), then 200; it records the update ids it was sent."""
 
     def __init__(self, answers: list[int | str], port: int = 0) -> None:
-        self.answers, self.seen, self.release = answers, [], threading.Event()
+        self.answers, self.release = answers, threading.Event()
+        self.seen: list[int] = []
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
