@@ -18,9 +18,9 @@ What it keeps of Telegram's semantics, because the bot's correctness depends on 
   drop the connection (`DROP`), for a number of calls or a span of time on `clock`; `after=True`
   lets the method take effect first and loses only the answer (a message sent, the bot told
   otherwise). `throttle` and `outage` are the two usual shapes.
-- **Limits.** callback_data 1-64 bytes, text 1-4,096 characters, callback answers up to 200,
-  editing a message that does not exist or is not modified, a blocked bot (403), a chat that does
-  not exist (400).
+- **Limits.** callback_data 1-64 bytes, text 1-4,096 UTF-16 code units (an emoji counts two),
+  callback answers up to 200, editing a message that does not exist or is not modified, a blocked
+  bot (403), a chat that does not exist (400).
 """
 
 from __future__ import annotations
@@ -224,7 +224,12 @@ class BotApi:
                 "message": dict(message),
                 "data": data,
             }
-            self.state.queries[query_id] = {"user": user_id, "answered": False}
+            self.state.queries[query_id] = {
+                "user": user_id,
+                "answered": False,
+                "message_id": message_id,
+                "data": data,
+            }
             self._push({"callback_query": query})
             return query_id
 
@@ -580,7 +585,7 @@ class BotApi:
 
     def api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         text = str(params.get("text") or "")
-        if len(text) > MAX_ANSWER:
+        if utf16_length(text) > MAX_ANSWER:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         with self.state.lock:
             query = self.state.queries.get(str(params.get("callback_query_id")))
@@ -591,14 +596,27 @@ class BotApi:
                     "expired or query ID is invalid",
                 )
             query["answered"] = True
-            self.state.answers.append({"user": query["user"], "text": text})
+            self.state.answers.append(
+                {
+                    "user": query["user"],
+                    "text": text,
+                    "query": params.get("callback_query_id"),
+                    "message_id": query["message_id"],
+                    "data": query["data"],
+                }
+            )
             return True
+
+
+def utf16_length(text: str) -> int:
+    """A text's length as Telegram counts it: in UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _check_text(text: str) -> None:
     if not text.strip():
         raise ApiError(400, "Bad Request: message text is empty")
-    if len(text) > MAX_TEXT:
+    if utf16_length(text) > MAX_TEXT:
         raise ApiError(400, "Bad Request: message is too long")
 
 

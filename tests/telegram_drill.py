@@ -360,8 +360,9 @@ def pay(
     pay_data = next(data for label, data in buttons(message) if label == "Pay")
     since = mark(emulator)
     taps = 2 if rng.random() < double else 1
-    for _ in range(taps):
-        emulator.tap(me.uid, message["message_id"], pay_data, stale=True)
+    queries = [
+        emulator.tap(me.uid, message["message_id"], pay_data, stale=True) for _ in range(taps)
+    ]
     notes.double_taps += taps - 1
 
     def methods() -> Any:
@@ -376,12 +377,19 @@ def pay(
         )
         if menu is not None:
             return menu
-        return "confused" if newest(emulator, me.uid, since, says(CONFUSED)) else None
+        if newest(emulator, me.uid, since, says(CONFUSED)) or any(
+            CONFUSED in text for text in answers(emulator, queries)
+        ):
+            return "confused"
+        return None
 
     menu = yield Wait("list of payment methods after Pay", methods)
     if menu == "confused":
-        notes.troubles.append(f"{me.name}, {order.note}: Pay on {rid} was not understood")
-        return "Pay not understood"
+        copy = f"copy {copies.index(message) + 1} of {len(copies)}"
+        notes.troubles.append(
+            f"{me.name}, {order.note}: Pay on {rid} ({copy} of the request) was not understood"
+        )
+        return f"Pay on {copy} of the request not understood"
     method = next(data for label, data in buttons(menu) if "••••" in label)
     since = mark(emulator)
     emulator.tap(me.uid, menu["message_id"], method, stale=True)
@@ -456,6 +464,12 @@ def enter_pin(
     notes.double_taps += taps - 1
     for _ in range(taps):
         emulator.tap(me.uid, pad["message_id"], "pin:ok", stale=True)
+
+
+def answers(emulator: Emulator, queries: list[str]) -> list[str]:
+    """What the bot answered to these taps (their toasts), so far."""
+    with emulator.state.lock:
+        return [a["text"] for a in emulator.state.answers if a.get("query") in queries]
 
 
 def _message(emulator: Emulator, uid: int, message_id: int) -> dict[str, Any] | None:

@@ -393,6 +393,10 @@ async def test_the_emulator_refuses_what_telegram_refuses_at_the_limits(
         sent = await bot.send_message(42, "x" * 4096, reply_markup=pad("é" * 32))  # 64 bytes
         with pytest.raises(BadRequest, match=r"(?i)too long"):
             await bot.send_message(42, "x" * 4097)
+        # Telegram counts UTF-16 code units: an emoji is two
+        await bot.send_message(42, "😀" * 2048)
+        with pytest.raises(BadRequest, match=r"(?i)too long"):
+            await bot.send_message(42, "😀" * 2048 + "x")
         with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
             await bot.send_message(42, "hi", reply_markup=pad("é" * 32 + "x"))  # 65 bytes
         with pytest.raises(BadRequest, match=r"(?i)too long"):

@@ -284,17 +284,25 @@ def audit(
     problems += [f"lost in flight: {stall}" for stall in notes.stalls]
     problems += notes.troubles
     problems += [f"unfinished at the deadline: {u}" for u in notes.unfinished]
-    confused = [
-        (party.name, m["text"][:60])
+    names = {str(party.uid): party.name for party in [*BUSINESSES, *CUSTOMERS]}
+    problems += [
+        f"{party.name} was told {m['text'][:60]!r}"
         for party in [*BUSINESSES, *CUSTOMERS]
         for m in bot_messages(emulator, party.uid)
         if "did not understand" in m.get("text", "")
-    ] + [
-        (str(a["user"]), a["text"][:60])
-        for a in emulator.state.answers
-        if "did not understand" in a["text"]
     ]
-    problems += [f"{who} was told {text!r}" for who, text in confused]
+    recorded = {
+        (user, int(pid)) for user, pid in read(db, "SELECT user_id, platform_id FROM messages")
+    }
+    for answer in emulator.state.answers:
+        if "did not understand" in answer["text"]:
+            user = str(answer["user"])
+            known = "known" if (user, answer["message_id"]) in recorded else "never recorded"
+            problems.append(
+                f"{names.get(user, user)} tapped {answer['data']!r} on message "
+                f"{answer['message_id']} (its platform id {known} in the database) and was told "
+                f"{answer['text'][:40]!r}"
+            )
     problems += secrets_found(db, log, emulator)
     return problems
 
