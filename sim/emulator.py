@@ -281,6 +281,7 @@ def _fault(emulator: Emulator, p: dict[str, Any]) -> dict[str, Any]:
         seconds=_number(p, "seconds"),
         retry_after=_count(p, "retry_after"),
         after=_flag(p.get("after")),
+        containing=p.get("containing") or None,
     )
     return _shown(made)
 
@@ -293,6 +294,7 @@ def _shown(fault: Fault) -> dict[str, Any]:
         "calls_left": fault.calls,
         "retry_after": fault.retry_after,
         "after": fault.after,
+        "containing": fault.containing,
         "hits": fault.hits,
     }
 
@@ -344,7 +346,8 @@ CONTROL: dict[str, Callable[[Emulator, dict[str, Any]], Any]] = {
     "chat": lambda e, p: e.chat(int(p["user"])),
     "block": _block,  # {user, on}: the user blocks (or unblocks) the bot
     # faults and delivery
-    "fault": _fault,  # {code, description, methods, calls, seconds, retry_after, after}
+    # {code, description, methods, calls, seconds, retry_after, after, containing}
+    "fault": _fault,
     "throttle": lambda e, p: _shown(
         e.throttle(
             int(p["retry_after"]),

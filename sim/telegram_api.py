@@ -74,7 +74,8 @@ class Dropped(ApiError):
 class Fault:
     """A scripted failure: calls of `methods` (None: every method) fail with `code` while the
     fault lasts: `calls` more calls (None: no count) and until `until` on the API's clock (None:
-    no end). `after`: the method takes effect and only its answer is lost."""
+    no end). `containing`: only calls whose text contains it. `after`: the method takes effect
+    and only its answer is lost."""
 
     code: int
     description: str
@@ -83,6 +84,7 @@ class Fault:
     until: float | None = None
     methods: frozenset[str] | None = None
     after: bool = False
+    containing: str | None = None
     hits: int = 0
 
     def live(self, now: float) -> bool:
@@ -258,9 +260,12 @@ class BotApi:
         seconds: float | None = None,
         retry_after: int | None = None,
         after: bool = False,
+        containing: str | None = None,
     ) -> Fault:
         """Calls of `methods` (None: all) fail with `code` (`DROP`: no answer) for `calls`
-        calls or `seconds` of the clock, whichever ends first (neither given: one call)."""
+        calls or `seconds` of the clock, whichever ends first (neither given: one call).
+        `containing`: only calls whose `text` contains it (the answer to the send of one kind of
+        message lost, say). `after`: the call takes effect, then its answer is lost."""
         if calls is None and seconds is None:
             calls = 1
         text = description or _DESCRIPTIONS.get(code, f"Error {code}")
@@ -272,6 +277,7 @@ class BotApi:
             None if seconds is None else self.clock() + seconds,
             None if methods is None else frozenset(methods),
             after,
+            containing,
         )
         with self.state.lock:
             self.state.faults.append(made)
@@ -317,10 +323,12 @@ class BotApi:
         with self.state.lock:
             self.state.faults.clear()
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         now = self.clock()
         self.state.faults = [f for f in self.state.faults if f.live(now)]
         for fault in self.state.faults:
+            if fault.containing is not None and fault.containing not in str(params.get("text")):
+                continue
             if fault.methods is None or method in fault.methods:
                 if fault.calls is not None:
                     fault.calls -= 1
@@ -421,7 +429,7 @@ class BotApi:
     def call(self, method: str, params: dict[str, Any]) -> Any:
         with self.state.lock:
             self.state.calls.append((method, params))
-            fault = self._take_fault(method)
+            fault = self._take_fault(method, params)
         if fault is not None and not fault.after:
             raise fault.error()
         handler = getattr(self, f"api_{method}", None)

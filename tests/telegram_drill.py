@@ -87,6 +87,7 @@ class Notes:
     troubles: list[str] = field(default_factory=list)
     double_taps: int = 0
     pin_again: int = 0  # PINs typed again after "a PIN is exactly 4 digits"
+    copies: dict[str, set[int]] = field(default_factory=dict)  # request -> its messages' ids
     unfinished: list[str] = field(default_factory=list)
 
 
@@ -156,8 +157,10 @@ class BotProcess:
 # -- the chaos ---------------------------------------------------------------------------------
 class Chaos:
     """Kills the bot every `kill_gap` seconds (seeded random within the range) and, at seeded
-    moments, throttles the sending methods, takes the whole Bot API down for `outage` seconds
-    and loses the answers of a few sends that went out."""
+    moments within the first `span` seconds, throttles the sending methods (twice), takes the
+    whole Bot API down for `outage` seconds, and loses the answers of a few sends that went out:
+    any, and the sends of payment requests (a message the bot sent but does not know it sent,
+    so sends again: two copies, each with a Pay button)."""
 
     def __init__(
         self,
@@ -173,21 +176,29 @@ class Chaos:
         self.kill_gap, self.killing = kill_gap, True
         self.start = time.monotonic()
         self.next_kill = self.start + rng.uniform(*kill_gap)
-        self.throttled = rng.randint(4, 8)
-        self.lost_answers = rng.randint(1, 3)
-        moments = sorted(rng.uniform(0.1 * span, 0.8 * span) for _ in range(4))
-        self.script: list[tuple[float, str, Callable[[], Fault]]] = [
-            (moments[0], "429", lambda: emulator.throttle(1, calls=self.throttled)),
-            (moments[1], "outage", lambda: emulator.outage(seconds=outage)),
+        throttled, lost = rng.randint(4, 8), rng.randint(1, 3)
+        faults: list[tuple[str, Callable[[], Fault]]] = [
+            ("429", lambda: emulator.throttle(1, calls=throttled)),
+            ("429", lambda: emulator.throttle(2, seconds=2.0)),
+            ("outage", lambda: emulator.outage(seconds=outage)),
             (
-                moments[2],
+                "lost answer",
+                lambda: emulator.fault(DROP, methods=["sendMessage"], calls=lost, after=True),
+            ),
+            (
                 "lost answer",
                 lambda: emulator.fault(
-                    DROP, methods=["sendMessage"], calls=self.lost_answers, after=True
+                    DROP,
+                    methods=["sendMessage"],
+                    calls=2,
+                    after=True,
+                    containing="is asking you to pay",
                 ),
             ),
-            (moments[3], "429", lambda: emulator.throttle(2, seconds=2.0)),
         ]
+        rng.shuffle(faults)
+        moments = sorted(rng.uniform(0.1 * span, 0.8 * span) for _ in faults)
+        self.script = [(at, name, act) for at, (name, act) in zip(moments, faults, strict=True)]
         self.faults: list[tuple[str, Fault]] = []
 
     def hits(self, name: str) -> int:
@@ -269,17 +280,20 @@ def business(emulator: Emulator, me: Party, orders: list[Order], notes: Notes) -
             order.closed_at = time.monotonic()
 
 
-def _requests_in(
-    emulator: Emulator, me: Party, handled: set[str]
-) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    """Payment requests in the chat not handled yet: (id, note, every copy of its message)."""
+def requests_in(
+    emulator: Emulator, uid: int, copies: dict[str, set[int]]
+) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """The payment requests a chat shows with a Pay button: id -> (note, every copy of its
+    message). Each copy's message id is also added to `copies` (before an edit turns it "paid",
+    so copies can be counted in the end)."""
     found: dict[str, tuple[str, list[dict[str, Any]]]] = {}
-    for message in bot_messages(emulator, me.uid):
+    for message in bot_messages(emulator, uid):
         text = message.get("text", "")
         got = re.search(r"asking you to pay .*?\nNote: (.+)\nRequest (PR-[A-Z0-9]+)", text, re.S)
-        if got and got[2] not in handled and any(label == "Pay" for label, _ in buttons(message)):
+        if got and any(label == "Pay" for label, _ in buttons(message)):
             found.setdefault(got[2], (got[1], []))[1].append(message)
-    return [(rid, note, copies) for rid, (note, copies) in found.items()]
+            copies.setdefault(got[2], set()).add(message["message_id"])
+    return found
 
 
 def customer(
@@ -297,7 +311,10 @@ def customer(
     handled: set[str] = set()
 
     def next_request() -> Any:
-        waiting = _requests_in(emulator, me, handled)
+        shown = requests_in(emulator, me.uid, notes.copies)
+        waiting = [
+            (rid, note, copies) for rid, (note, copies) in shown.items() if rid not in handled
+        ]
         if waiting:
             return waiting[0]
         unseen = [o for o in orders if not o.seen]

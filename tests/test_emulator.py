@@ -308,10 +308,17 @@ async def test_a_dropped_connection_after_the_send_loses_only_the_answer(
         emulator.fault(DROP, methods=["sendMessage"])
         with pytest.raises(NetworkError):
             await bot.send_message(42, "never sent")
+        # only the sends of one kind of message
+        emulator.fault(DROP, methods=["sendMessage"], after=True, containing="asking you to pay")
         await bot.send_message(42, "fine")
+        with pytest.raises(NetworkError):
+            await bot.send_message(42, "Chai Point is asking you to pay ₹250.00")
+        await bot.send_message(42, "Chai Point is asking you to pay ₹99.00")
         assert [m["text"] for m in emulator.chat(42)] == [
             "sent, but the bot cannot know",
             "fine",
+            "Chai Point is asking you to pay ₹250.00",
+            "Chai Point is asking you to pay ₹99.00",
         ]
     finally:
         await bot.shutdown()

@@ -59,6 +59,7 @@ from tests.telegram_drill import (
     customer,
     drive,
     read,
+    requests_in,
 )
 
 SEED = int(os.environ.get("PAYCHAT_FAULT_SEED", "1"))
@@ -134,15 +135,31 @@ def succeeded_payments(db: Path) -> list[tuple[str, str, str]]:
     ]
 
 
+def stale_copies(db: Path, emulator: Emulator) -> list[tuple[Party, str, int]]:
+    """Request messages that still ask to be paid though their request is paid: (customer,
+    request, message id). Every copy of a request message must turn "paid"."""
+    paid = {rid for (rid,) in read(db, "SELECT id FROM requests WHERE status = 'paid'")}
+    return [
+        (party, rid, m["message_id"])
+        for party in CUSTOMERS
+        for m in bot_messages(emulator, party.uid)
+        if not m.get("deleted")
+        for rid in re.findall(r"is asking you to pay .*\nRequest (PR-[A-Z0-9]+)", m["text"], re.S)
+        if rid in paid
+    ]
+
+
 def settled(db: Path, emulator: Emulator) -> bool:
-    """Nothing left on its way: every update confirmed, no payment undecided, and both
-    confirmations of every succeeded payment delivered."""
+    """Nothing left on its way: every update confirmed, no payment undecided, both
+    confirmations of every succeeded payment delivered, every paid request shown paid."""
     if emulator.pending_updates():
         return False
     if read(db, "SELECT 1 FROM payments WHERE status IN ('authorising', 'unknown')"):
         return False
     succeeded, received = confirmations(emulator, succeeded_payments(db))
-    return all(succeeded.values()) and all(received.values())
+    if not (all(succeeded.values()) and all(received.values())):
+        return False
+    return not stale_copies(db, emulator)
 
 
 def test_nothing_lost_nothing_doubled_under_kills_redelivery_and_outages(
@@ -190,6 +207,9 @@ def test_nothing_lost_nothing_doubled_under_kills_redelivery_and_outages(
     problems = audit(db, tmp_path / "bot.log", emulator, orders, notes, before)
     problems += [f"the bot did not stop cleanly on SIGTERM (exit {stopped})"] if stopped else []
     succeeded, received = confirmations(emulator, succeeded_payments(db))
+    for party in CUSTOMERS:  # copies that came after the customer stopped looking
+        requests_in(emulator, party.uid, notes.copies)
+    twice = [rid for rid, messages in notes.copies.items() if len(messages) > 1]
     summary = (
         f"telegram fault drill, seed {SEED}: {len(orders)} requests, "
         f"{sum(o.outcome == 'paid' for o in orders)} paid by the customers; "
@@ -198,7 +218,8 @@ def test_nothing_lost_nothing_doubled_under_kills_redelivery_and_outages(
         f"double taps {notes.double_taps}, PINs typed again {notes.pin_again}; "
         f"429s {chaos.hits('429')}, "
         f"outage answers {chaos.hits('outage')}, lost answers {chaos.hits('lost answer')}; "
-        f"double charges {double_charges(db)}; confirmations lost "
+        f"requests sent twice {len(twice)}; double charges {double_charges(db)}; "
+        "confirmations lost "
         f"{sum(n == 0 for n in [*succeeded.values(), *received.values()])}, duplicated "
         f"{sum(n > 1 for n in [*succeeded.values(), *received.values()])}; "
         f"stalls {len(notes.stalls)}; {time.monotonic() - started:.0f} s"
@@ -294,15 +315,23 @@ def audit(
     recorded = {
         (user, int(pid)) for user, pid in read(db, "SELECT user_id, platform_id FROM messages")
     }
-    for answer in emulator.state.answers:
-        if "did not understand" in answer["text"]:
-            user = str(answer["user"])
-            known = "known" if (user, answer["message_id"]) in recorded else "never recorded"
-            problems.append(
-                f"{names.get(user, user)} tapped {answer['data']!r} on message "
-                f"{answer['message_id']} (its platform id {known} in the database) and was told "
-                f"{answer['text'][:40]!r}"
-            )
+
+    def platform_id(user: str, message_id: int) -> str:
+        known = (user, message_id) in recorded
+        return f"its platform id {'known' if known else 'never recorded'} in the database"
+
+    problems += [
+        f"{party.name}'s request message {message_id} still asks to pay {rid}, which is paid "
+        f"({platform_id(str(party.uid), message_id)})"
+        for party, rid, message_id in stale_copies(db, emulator)
+    ]
+    problems += [
+        f"{names.get(str(a['user']), a['user'])} tapped {a['data']!r} on message "
+        f"{a['message_id']} ({platform_id(str(a['user']), a['message_id'])}) and was told "
+        f"{a['text'][:40]!r}"
+        for a in emulator.state.answers
+        if "did not understand" in a["text"]
+    ]
     problems += secrets_found(db, log, emulator)
     return problems
 
