@@ -11,7 +11,7 @@ The parts, used by tests/test_telegram_faults.py:
   met within its time is a `Stalled` thrown into the person, who notes it and carries on (a
   lost update, or a lost reply).
 - `Chaos` kills the bot at seeded random moments and scripts 429s, an outage and lost answers.
-- `audit` reads the SQLite file and the emulator's chats and says what broke.
+The test's `audit` then reads the SQLite file and the emulator's chats and says what broke.
 """
 
 from __future__ import annotations
@@ -93,12 +93,15 @@ class Notes:
 
 # -- the bot's process -------------------------------------------------------------------------
 class BotProcess:
-    """`paychat telegram` in `folder` with `config`, its output appended to `folder/bot.log`."""
+    """`paychat telegram` in `folder` with `config`, its output appended to `folder/bot.log`;
+    `options`: more of its command line (`--webhook …`)."""
 
     RESTART_AFTER = 0.5  # a supervisor's pause before starting a bot that exited by itself
 
-    def __init__(self, folder: Path, config: Path, base_url: str, token: str) -> None:
-        self.folder, self.config, self.base_url = folder, config, base_url
+    def __init__(
+        self, folder: Path, config: Path, base_url: str, token: str, options: tuple[str, ...] = ()
+    ) -> None:
+        self.folder, self.config, self.base_url, self.options = folder, config, base_url, options
         env = {k: v for k, v in os.environ.items() if k != "PAYCHAT_SECRET_KEY"}
         root = str(Path(__file__).resolve().parent.parent)
         self.env = {**env, "TELEGRAM_BOT_TOKEN": token, "PYTHONPATH": root}
@@ -113,7 +116,7 @@ class BotProcess:
             self.proc = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "sim.cli", "--config", str(self.config)),
-                    *("telegram", "--base-url", self.base_url),
+                    *("telegram", "--base-url", self.base_url, *self.options),
                 ],
                 cwd=self.folder,
                 env=self.env,

@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -63,12 +64,15 @@ from tests.telegram_drill import (
 )
 
 SEED = int(os.environ.get("PAYCHAT_FAULT_SEED", "1"))
+# Receive by webhook instead of polling (PAYCHAT_FAULT_WEBHOOK=1): the emulator posts every update
+# until the bot answers 2xx, through kills (connection refused) and restarts.
+WEBHOOK = os.environ.get("PAYCHAT_FAULT_WEBHOOK", "") not in ("", "0")
 TOKEN = "424242:FAULT-DRILL"
 ORDERS = 36
 DOUBLE = 0.3  # how often a person taps Pay, or ✓, twice
 DRIVE_FOR = 70.0  # seconds at most of people acting (a healthy run needs about half)
 SETTLE_FOR = 20.0  # then at most this long for what is still on its way
-HEALTHY_RUN = 25.0  # about how long people act when nothing is lost: the faults fall within
+HEALTHY_RUN = 16.0  # the faults fall within this many seconds of the start (runs take 20-45 s)
 CARDS = ("4242 4242 4242 4242", "5555 5555 5555 4444")
 PINS = ("7392", "6158", "4826", "9371", "5604", "8147", "3069", "1835", "2947")
 
@@ -112,6 +116,17 @@ async def seed_parties(settings: Settings, db: Path) -> None:
             p.name: {"pin": p.pin, "methods": [{"card": p.card}]} for p in CUSTOMERS
         }
         await seed(world, parties, given)
+
+
+def webhook_options() -> tuple[str, ...]:
+    """`paychat telegram`'s webhook options on a free port (none when polling)."""
+    if not WEBHOOK:
+        return ()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/telegram"
+    return ("--webhook", url, "--listen", "127.0.0.1", "--port", str(port), "--secret", "drill")
 
 
 def plan(rng: Random) -> list[Order]:
@@ -178,10 +193,12 @@ def test_nothing_lost_nothing_doubled_under_kills_redelivery_and_outages(
 
     orders = plan(rng)
     notes = Notes()
-    emulator = Emulator(TOKEN, "PayChatDrillBot", duplicates=True).start()
+    emulator = Emulator(
+        TOKEN, "PayChatDrillBot", duplicates=True, webhook_backoff=(0.1, 2.0), webhook_timeout=5.0
+    ).start()
     for party in [*BUSINESSES, *CUSTOMERS]:
         emulator.add_user(party.uid, party.name, party.phone)
-    bot = BotProcess(tmp_path, config, emulator.base_url, TOKEN)
+    bot = BotProcess(tmp_path, config, emulator.base_url, TOKEN, webhook_options())
     chaos = Chaos(rng, bot, emulator, span=HEALTHY_RUN)
     try:
         bot.start()
@@ -211,10 +228,12 @@ def test_nothing_lost_nothing_doubled_under_kills_redelivery_and_outages(
         requests_in(emulator, party.uid, notes.copies)
     twice = [rid for rid, messages in notes.copies.items() if len(messages) > 1]
     summary = (
-        f"telegram fault drill, seed {SEED}: {len(orders)} requests, "
+        f"telegram fault drill ({'webhook' if WEBHOOK else 'polling'}), seed {SEED}: "
+        f"{len(orders)} requests, "
         f"{sum(o.outcome == 'paid' for o in orders)} paid by the customers; "
         f"bot runs {bot.runs}, SIGKILLs {bot.kills}, exits by itself {len(bot.exits)}; "
-        f"updates delivered twice {emulator.duplicate_deliveries()}, "
+        f"updates delivered twice {emulator.duplicate_deliveries()}"
+        f"{f' (webhook posts refused {len(emulator.state.webhook_errors)})' if WEBHOOK else ''}, "
         f"double taps {notes.double_taps}, PINs typed again {notes.pin_again}; "
         f"429s {chaos.hits('429')}, "
         f"outage answers {chaos.hits('outage')}, lost answers {chaos.hits('lost answer')}; "
