@@ -102,7 +102,8 @@ class Emulated:
 
     `updates` is the queue of unconfirmed updates, oldest first; `echoes` the second copies
     waiting to be delivered (duplicates on); `deliveries` counts how often each update_id was
-    handed to the bot (a getUpdates answer, a webhook POST)."""
+    handed to the bot (a getUpdates answer, a webhook POST); `calls` is every call the bot made,
+    and `faulted` says which of them a fault answered."""
 
     token: str
     bot: dict[str, Any]
@@ -117,6 +118,7 @@ class Emulated:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     queries: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    faulted: dict[int, Fault] = field(default_factory=dict)  # index in `calls` -> its fault
     commands: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
     webhook_failures: int = 0  # failed POSTs of the update at the head of the queue
@@ -430,6 +432,8 @@ class BotApi:
         with self.state.lock:
             self.state.calls.append((method, params))
             fault = self._take_fault(method, params)
+            if fault is not None:
+                self.state.faulted[len(self.state.calls) - 1] = fault
         if fault is not None and not fault.after:
             raise fault.error()
         handler = getattr(self, f"api_{method}", None)

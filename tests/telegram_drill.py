@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from random import Random
 from typing import Any, TypeAlias
@@ -203,6 +204,7 @@ class Chaos:
         moments = sorted(rng.uniform(0.1 * span, 0.8 * span) for _ in faults)
         self.script = [(at, name, act) for at, (name, act) in zip(moments, faults, strict=True)]
         self.faults: list[tuple[str, Fault]] = []
+        self.kills_at: list[int] = []  # how many Bot API calls had been made at each kill
 
     def hits(self, name: str) -> int:
         """How many calls the faults of one kind answered."""
@@ -215,6 +217,8 @@ class Chaos:
             self.faults.append((name, act()))
         if self.killing and now >= self.next_kill:
             self.bot.kill()
+            with self.emulator.state.lock:
+                self.kills_at.append(len(self.emulator.state.calls))
             self.bot.start()  # on the same database, at once
             self.next_kill = now + self.rng.uniform(*self.kill_gap)
         self.bot.supervise()
@@ -561,3 +565,24 @@ def confirmations(
                 1 for m in chat if words in m.get("text", "") and f"Receipt {tx}" in m["text"]
             )
     return succeeded, received
+
+
+def unexplained_copies(emulator: Emulator, kills_at: list[int], *parts: str) -> int:
+    """Of the messages the bot sent containing every part: how many were sent again with
+    neither a kill nor a lost answer in between (a copy only a crash or a lost answer excuses:
+    the Bot API has no idempotency key for sends)."""
+    state = emulator.state
+    with state.lock:
+        sent = [
+            i
+            for i, (method, params) in enumerate(state.calls)
+            if method == "sendMessage"
+            and all(part in str(params.get("text")) for part in parts)
+            and (i not in state.faulted or state.faulted[i].after)  # it took effect
+        ]
+        lost = {i for i in sent if i in state.faulted}
+    return sum(
+        1
+        for first, again in pairwise(sent)
+        if first not in lost and not any(first < kill <= again for kill in kills_at)
+    )

@@ -344,6 +344,12 @@ def test_faults_match_their_methods_in_order_and_end() -> None:
     api.throttle(1, seconds=60)
     api.clear_faults()
     assert api.call("sendMessage", {"chat_id": 42, "text": "y"})["text"] == "y"
+    # which call each fault answered
+    assert {i: (api.state.calls[i][0], f.code) for i, f in api.state.faulted.items()} == {
+        0: ("sendMessage", 403),
+        1: ("sendMessage", 503),
+        2: ("answerCallbackQuery", DROP),
+    }
 
 
 def control(emulator: Emulator, action: str, body: dict[str, Any]) -> tuple[int, Any]:
