@@ -88,7 +88,6 @@ class Notes:
     troubles: list[str] = field(default_factory=list)
     double_taps: int = 0
     pin_again: int = 0  # PINs typed again after "a PIN is exactly 4 digits"
-    copies: dict[str, set[int]] = field(default_factory=dict)  # request -> its messages' ids
     unfinished: list[str] = field(default_factory=list)
 
 
@@ -287,19 +286,15 @@ def business(emulator: Emulator, me: Party, orders: list[Order], notes: Notes) -
             order.closed_at = time.monotonic()
 
 
-def requests_in(
-    emulator: Emulator, uid: int, copies: dict[str, set[int]]
-) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+def requests_in(emulator: Emulator, uid: int) -> dict[str, tuple[str, list[dict[str, Any]]]]:
     """The payment requests a chat shows with a Pay button: id -> (note, every copy of its
-    message). Each copy's message id is also added to `copies` (before an edit turns it "paid",
-    so copies can be counted in the end)."""
+    message)."""
     found: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     for message in bot_messages(emulator, uid):
         text = message.get("text", "")
         got = re.search(r"asking you to pay .*?\nNote: (.+)\nRequest (PR-[A-Z0-9]+)", text, re.S)
         if got and any(label == "Pay" for label, _ in buttons(message)):
             found.setdefault(got[2], (got[1], []))[1].append(message)
-            copies.setdefault(got[2], set()).add(message["message_id"])
     return found
 
 
@@ -318,7 +313,7 @@ def customer(
     handled: set[str] = set()
 
     def next_request() -> Any:
-        shown = requests_in(emulator, me.uid, notes.copies)
+        shown = requests_in(emulator, me.uid)
         waiting = [
             (rid, note, copies) for rid, (note, copies) in shown.items() if rid not in handled
         ]
@@ -567,20 +562,27 @@ def confirmations(
     return succeeded, received
 
 
-def unexplained_copies(emulator: Emulator, kills_at: list[int], *parts: str) -> int:
-    """Of the messages the bot sent containing every part: how many were sent again with
-    neither a kill nor a lost answer in between (a copy only a crash or a lost answer excuses:
-    the Bot API has no idempotency key for sends)."""
+def sends(emulator: Emulator, *parts: str) -> list[int]:
+    """The sendMessage calls (their indexes in the call log) that took effect, of a text
+    containing every part: each put a message in a chat."""
     state = emulator.state
     with state.lock:
-        sent = [
+        return [
             i
             for i, (method, params) in enumerate(state.calls)
             if method == "sendMessage"
             and all(part in str(params.get("text")) for part in parts)
-            and (i not in state.faulted or state.faulted[i].after)  # it took effect
+            and (i not in state.faulted or state.faulted[i].after)
         ]
-        lost = {i for i in sent if i in state.faulted}
+
+
+def unexplained_copies(emulator: Emulator, kills_at: list[int], *parts: str) -> int:
+    """Of the messages the bot sent containing every part: how many were sent again with
+    neither a kill nor a lost answer in between (a copy only a crash or a lost answer excuses:
+    the Bot API has no idempotency key for sends)."""
+    sent = sends(emulator, *parts)
+    with emulator.state.lock:
+        lost = {i for i in sent if i in emulator.state.faulted}
     return sum(
         1
         for first, again in pairwise(sent)

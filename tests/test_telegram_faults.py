@@ -35,6 +35,7 @@ import os
 import re
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,7 +70,7 @@ from tests.telegram_drill import (
     customer,
     drive,
     read,
-    requests_in,
+    sends,
     unexplained_copies,
 )
 
@@ -294,16 +295,17 @@ def summarise(
     took: float,
 ) -> str:
     """The run in one line: what was done to the bot, and what came of it."""
-    for party in CUSTOMERS:  # copies that came after the customer stopped looking
-        requests_in(emulator, party.uid, notes.copies)
-    twice = [rid for rid, messages in notes.copies.items() if len(messages) > 1]
+    requests = [rid for (rid,) in read(db, "SELECT id FROM requests")]
+    twice = [r for r in requests if len(sends(emulator, "asking you to pay", f"Request {r}")) > 1]
+    others = Counter(o.outcome for o in orders if o.outcome != "paid")
     succeeded, received = confirmations(emulator, succeeded_payments(db))
     counts = [*succeeded.values(), *received.values()]
     refused = f" (webhook posts refused {len(emulator.state.webhook_errors)})" if WEBHOOK else ""
     return (
         f"telegram fault drill ({'webhook' if WEBHOOK else 'polling'}), seed {SEED}: "
         f"{len(orders)} requests, {sum(o.outcome == 'paid' for o in orders)} paid by the "
-        f"customers; bot runs {bot.runs}, SIGKILLs {bot.kills}, exits by itself "
+        f"customers{f' (else: {dict(others)})' if others else ''}; "
+        f"bot runs {bot.runs}, SIGKILLs {bot.kills}, exits by itself "
         f"{len(bot.exits)}; updates delivered twice {emulator.duplicate_deliveries()}{refused}, "
         f"double taps {notes.double_taps}, PINs typed again {notes.pin_again}; 429s "
         f"{chaos.hits('429')}, outage answers {chaos.hits('outage')}, lost answers "
