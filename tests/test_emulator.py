@@ -21,18 +21,11 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from sim.emulator import Emulator
 from sim.telegram_api import DROP, SENDING, ApiError, BotApi, Dropped, backoff
+from tests.conftest import FakeTime
 
 TOKEN = "123456:EMULATOR-TESTS"
 # PTB warns on RetryAfter.retry_after unless opted in to timedelta durations, as the adapter is.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -231,8 +224,8 @@ def test_a_webhook_that_refuses_connections_gets_the_update_once_it_listens(
 
 def test_webhook_retries_back_off_on_the_clock() -> None:
     assert [backoff(n, 0.5, 8.0) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-    clock = FakeClock()
-    api = BotApi(TOKEN, clock=clock, duplicates=True)
+    fake = FakeTime()
+    api = BotApi(TOKEN, clock=fake.clock, duplicates=True)
     api.add_user(42, "Asha")
     api.call("setWebhook", {"url": "http://hook.invalid/"})
     api.send_text(42, "one")
@@ -242,7 +235,7 @@ def test_webhook_retries_back_off_on_the_clock() -> None:
         assert isinstance(job, tuple)
         api.webhook_answered(job[0], job[1], "Wrong response from the webhook: 502")
         assert api.webhook_next() == 0.5, "the head waits its back-off; nothing overtakes it"
-        clock.now += 0.5
+        fake.now += 0.5
         again = api.webhook_next()
         assert isinstance(again, tuple)
         assert (again[0]["update_id"], again[1]) == (1, False)
@@ -276,8 +269,8 @@ async def test_throttling_answers_429_with_retry_after_for_a_number_of_calls(
 
 
 async def test_an_outage_lasts_its_seconds_on_the_clock_for_every_method() -> None:
-    clock = FakeClock()
-    emulator = Emulator(TOKEN, clock=clock).start()
+    fake = FakeTime()
+    emulator = Emulator(TOKEN, clock=fake.clock).start()
     emulator.add_user(42, "Asha")
     bot = await bot_on(emulator)
     try:
@@ -285,10 +278,10 @@ async def test_an_outage_lasts_its_seconds_on_the_clock_for_every_method() -> No
         for method in (bot.send_message(42, "hi"), bot.get_updates(timeout=0), bot.get_me()):
             with pytest.raises(NetworkError, match="Bad Gateway"):
                 await method
-        clock.now += 44.9
+        fake.now += 44.9
         with pytest.raises(NetworkError):
             await bot.send_message(42, "hi")
-        clock.now += 0.1
+        fake.now += 0.1
         await bot.send_message(42, "back")
         assert [m["text"] for m in emulator.chat(42)] == ["back"]
         assert emulator.state.faults == []
@@ -325,8 +318,8 @@ async def test_a_dropped_connection_after_the_send_loses_only_the_answer(
 
 
 def test_faults_match_their_methods_in_order_and_end() -> None:
-    clock = FakeClock()
-    api = BotApi(TOKEN, clock=clock)
+    fake = FakeTime()
+    api = BotApi(TOKEN, clock=fake.clock)
     api.add_user(42, "Asha")
     api.inject("sendMessage", 403, "Forbidden: bot was blocked by the user")
     api.outage(calls=1, code=503, methods=["sendMessage"])
@@ -339,7 +332,7 @@ def test_faults_match_their_methods_in_order_and_end() -> None:
     with pytest.raises(Dropped):
         api.call("answerCallbackQuery", {"callback_query_id": "1"})
     assert api.call("getMe", {})["id"] == 123456
-    clock.now += 1
+    fake.now += 1
     assert api.call("sendMessage", {"chat_id": 42, "text": "x"})["text"] == "x"
     api.throttle(1, seconds=60)
     api.clear_faults()
