@@ -17,6 +17,7 @@
         ├── TapError             a tap on a button that is not there
         ├── PathsDisagree        the Telegram runner's two views of a chat differ
         └── ApiError             the Bot API emulator refuses a call (an HTTP error envelope)
+            └── Dropped          a scripted fault: no answer at all, the connection closes
 
 Foreign exceptions are translated once, at the edge that meets them, and go no further:
 

@@ -270,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
         "a local Telegram Bot API emulator",
         "A local Telegram Bot API, to run the bot offline: the Bot API at "
         "http://HOST:PORT/bot<token>/<method> and a control API at /control to act as users "
-        "(README, On Telegram). It prints both at start.",
+        "and to script faults (README, On Telegram). It prints both at start.",
     )
     emu.add_argument(
         "--host",
@@ -286,6 +286,12 @@ def parser() -> argparse.ArgumentParser:
         default="123456:EMULATOR",
         help="the one bot token it accepts; start the bot with the same TELEGRAM_BOT_TOKEN "
         "(default: %(default)s)",
+    )
+    emu.add_argument(
+        "--duplicates",
+        action="store_true",
+        help="deliver every update twice, with the same update_id (Telegram delivers at least "
+        "once)",
     )
     lint = command(
         "lint",
@@ -335,7 +341,12 @@ def _main(argv: list[str] | None) -> int:
         from sim.emulator import run_emulator
 
         return run_emulator(
-            console, args.host, args.port, args.token, settings.telegram.bot_username
+            console,
+            args.host,
+            args.port,
+            args.token,
+            settings.telegram.bot_username,
+            duplicates=args.duplicates,
         )
     if args.command == "bench":
         from sim.bench import report, run

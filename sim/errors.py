@@ -6,7 +6,8 @@
     ├── ScenarioFailure      a failed case, as pytest reports it                 (scenarios/plugin)
     ├── TapError             a tap on a button that is not there                 (simulator)
     ├── PathsDisagree        the Telegram runner's two views of a chat differ    (simulator)
-    └── ApiError             the Bot API emulator refuses a call                 (emulator)
+    └── ApiError             the Bot API emulator refuses a call                 (telegram_api)
+        └── Dropped          a scripted fault: the connection closes, no answer  (telegram_api)
 
 Each is defined beside the code that raises it. None is an `AssertionError`: a scenario that
 fails is a finding the runner reports, not a broken assumption of the code.
