@@ -30,6 +30,7 @@ from core.money import Money
 from core.records import User
 from core.refs import InboundMessage
 from core.settings import Settings
+from core.threads import block_signals
 from flows.machine import Ctx, Say
 from flows.router import dispatch
 from payments.pin import LONGEST_PIN, SHORTEST_PIN, hash_like
@@ -91,7 +92,9 @@ class Engine:
         # (measured on 2 cores: p99 of *all* events 17-22 ms with two hash threads, 9-12 ms with
         # one, for ~10% less throughput when saturated).
         self._hashing = ThreadPoolExecutor(
-            max_workers=max(1, _cores() - 1), thread_name_prefix="pin-hash"
+            max_workers=max(1, _cores() - 1),
+            thread_name_prefix="pin-hash",
+            initializer=block_signals,  # Ctrl+C and SIGTERM belong to the main thread
         )
         self.outbox = Outbox(store)
 

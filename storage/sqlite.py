@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 import aiosqlite
 
 from core.errors import RuleRefused
+from core.threads import threads_without_signals
 from storage.base import StorageError
 from storage.sealer import Sealer, legacy_key_file
 from storage.tx import SqliteTx
@@ -103,7 +104,8 @@ class SqliteStore:
         _create_private(path)
         connecting = aiosqlite.connect(path, isolation_level=None)
         try:
-            db = await connecting
+            with threads_without_signals():  # the database's thread is born here
+                db = await connecting
         except sqlite3.Error as exc:
             # aiosqlite stops its worker thread when the connection fails but does not wait for
             # it; a worker that outlives the event loop dies with a traceback on stderr. It
