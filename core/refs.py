@@ -73,6 +73,16 @@ class RequestOwnerMessage(Ref):
 
 
 @dataclass(frozen=True, slots=True)
+class PinPrompt(Ref):
+    """The PIN prompt of one payment: a PIN entered on it authorises that request, never the one
+    being paid now if that is another."""
+
+    prefix: ClassVar[str] = "pp"
+    request: str
+    event: str = ""  # the event that asked, so each prompt is a message of its own
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage(Ref):
     """A person's own message, by the key of the event that carried it (so it can be deleted)."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.errors import InvariantBroken
 from core.records import PaymentRequest
-from core.refs import MenuButton, MethodButton, RequestMessage
+from core.refs import MenuButton, MethodButton, PinPrompt, RequestMessage
 from flows.conversation import refuse
 from flows.machine import Btn, Ctx, Flow, FlowModel
 from flows.outcome import FIRST_ANSWER, accepted_methods, conclude, method_buttons
@@ -222,6 +222,7 @@ class Pay(FlowModel):
         ctx.say(
             "pin.ask",
             pin_pad=True,
+            ref=PinPrompt(request.id, ctx.inbound.key).pack(),
             amount=request.amount,
             id=request.id,
             business=self.business_name,
@@ -238,7 +239,13 @@ class Pay(FlowModel):
         ctx = self.ctx
         if ctx.inbound.kind == "text":
             ctx.delete_inbound()
-        if ctx.inbound.kind == "biometric":
+        prompt = PinPrompt.unpack(ctx.inbound.message)
+        if prompt is not None and prompt.request != self.data["request"]:
+            # A PIN typed on an older prompt (another request's): it must not pay this one, and
+            # costs no attempt.
+            refuse(ctx, "pay.stale", id=prompt.request)
+            self.outcome = "retry"
+        elif ctx.inbound.kind == "biometric":
             self.outcome = "ok" if self._biometric_ok() else "retry"
         else:
             self.outcome = self._pin_check()

@@ -12,6 +12,7 @@ from core.refs import (
     InboundMessage,
     MenuButton,
     MethodButton,
+    PinPrompt,
     Ref,
     RequestMessage,
     RequestOwnerMessage,
@@ -26,6 +27,8 @@ def test_every_ref_round_trips(first: str, second: str) -> None:
     refs: list[Ref] = [
         RequestMessage(first),
         RequestOwnerMessage(first),
+        PinPrompt(first),
+        PinPrompt(first, f"tg:{second}:7"),
         MenuButton(first),
         MethodButton(first),
         MethodButton(first, second),

@@ -21,6 +21,7 @@ from bot.transports.telegram import TelegramTransport, Webhook
 from bot.transports.telegram_sender import Bucket, TelegramSender
 from core.clock import SeededIds, VirtualClock
 from core.messages import Button, Inbound, Outbound
+from core.refs import RequestMessage
 from core.settings import Settings
 from sim.cli import main
 from sim.emulator import ApiError, Emulator
@@ -386,3 +387,52 @@ async def test_payment_links_name_the_bot_telegram_reports_not_the_config(
     assert len(created) == 1
     assert "https://t.me/RealNameBot?start=" in created[0]
     assert settings.telegram.bot_username not in created[0]
+
+
+async def test_a_pin_entered_on_an_older_prompt_does_not_pay_another_request(
+    settings: Settings,
+) -> None:
+    parties = {
+        "shop": {"role": "business", "phone": "+91 98765 43210", "name": "Chai Point"},
+        "dosa": {"role": "business", "phone": "+91 98765 40000", "name": "Dosa Corner"},
+        "asha": {"role": "customer", "phone": "+91 98123 45678", "name": "Asha"},
+    }
+    given = {
+        "shop": {"payments": {"bank": "HDFC Bank"}},
+        "dosa": {"payments": {"bank": "ICICI Bank"}},
+        "asha": {"pin": "2580", "methods": [{"card": "4242 4242 4242 4242"}]},
+    }
+    async with open_telegram_world(settings, START) as world:
+        await seed(world, parties, given)  # type: ignore[arg-type]  # plain dicts read as nodes
+        sim = world.sim
+        assert isinstance(sim, TelegramSimulator)
+        for business, amount in (("shop", "250"), ("dosa", "900")):
+            for text in ("/request", "+91 98123 45678", amount):
+                await sim.text(business, text)
+            await sim.tap(business, "skip")
+        uid = sim.ids["asha"]
+        # The two request messages, oldest first (Chai Point's, then Dosa Corner's).
+        chai, dosa = sorted(
+            (platform_id, ref)
+            for (party, ref), platform_id in sim.sent.items()
+            if party == "asha" and RequestMessage.unpack(ref)
+        )
+        await sim.tap("asha", "pay", on=chai[1])
+        await sim.tap("asha", label_contains="4242")
+        chai_prompt = sim.emulator.chat(uid)[-1]  # "Enter your PIN to pay ₹250.00 to Chai Point"
+        assert "Chai Point" in chai_prompt["text"]
+        await sim.tap("asha", "pay", on=dosa[1])
+        await sim.tap("asha", label_contains="4242")
+        assert "Dosa Corner" in sim.emulator.chat(uid)[-1]["text"]
+        before = len(sim.events)
+        for key in [*"2580", "ok"]:  # on the Chai Point prompt, while Dosa Corner is being paid
+            sim.emulator.tap(uid, chai_prompt["message_id"], f"pin:{key}", stale=True)
+        await sim.transport.wait_handled(sim.emulator.state.next_update - 1)
+        await sim.settle()
+        said = [e.key for e in sim.events[before:] if e.party == "asha"]
+        assert "pay.stale" in said
+        assert "pay.succeeded" not in said
+        await sim.pin("asha", "2580")  # on the newest prompt: Dosa Corner's
+        paid = [e for e in sim.events if e.key == "pay.succeeded"]
+        assert len(paid) == 1
+        assert "Dosa Corner" in paid[0].text

@@ -393,7 +393,9 @@ class TelegramTransport:
                 await self.app.bot.edit_message_text(
                     pad.prompt, message.chat.id, message.message_id
                 )
-            return Inbound(**base, kind="pin", text=digits)
+            # Which prompt the PIN was entered on: an older prompt names another payment.
+            ref = await self.outbox.ref_for(str(message.chat.id), str(message.message_id))
+            return Inbound(**base, kind="pin", text=digits, message=ref or "")
         if key == "del":
             if pad.digits:
                 pad.digits.pop()
