@@ -12,7 +12,7 @@ import gc
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -114,6 +114,7 @@ async def open_telegram(
     ids: IdSource,
     rails: Rails | None = None,
     sender_options: dict[str, Any] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[tuple[Engine, TelegramTransport]]:
     """The bot on Telegram, composed: the Bot API connection (getMe answered), the engine, whose
     payment links name the bot getMe reported (not the config's `bot_username`), and the
@@ -141,6 +142,7 @@ async def open_telegram(
             commands=bot_commands(settings),
             pin_length=settings.security.pin_length,
             sender_options=sender_options,
+            sleep=sleep,
         )
         try:
             yield engine, transport

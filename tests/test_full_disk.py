@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import deep_link_base, open_engine
-from bot.transports.telegram import TelegramTransport, bot_commands, connect
+from bot.telegram_main import open_telegram
 from core.clock import SeededIds, VirtualClock
 from core.settings import Settings
 from sim.app import simulator
@@ -79,44 +78,32 @@ async def test_a_full_disk_answers_nothing_says_so_once_and_the_update_waits(
             three_tries.set()
         await asyncio.sleep(0)
 
-    async with (
-        connect(TOKEN, emulator.base_url) as app,
-        open_engine(
-            settings,
-            str(tmp_path / "full.db"),
-            clock=VirtualClock(START),
-            ids=SeededIds(),
-            link_base=deep_link_base(app.bot.username),
-        ) as engine,
-    ):
-        transport = TelegramTransport(
-            app,
-            engine,
-            engine.outbox,
-            commands=bot_commands(settings),
-            pin_length=settings.security.pin_length,
-            sender_options=NO_PACING,
-            sleep=pause,
-        )
-        try:
-            await _page_limit(engine.store)
-            await _fill(engine.store)
-            await transport.start(polling=True, tick=0)
-            emulator.send_text(901, "/start")
-            await asyncio.wait_for(three_tries.wait(), 30)
-            # Nothing untrue while the disk is full: no welcome, no apology.
-            assert [m["text"] for m in emulator.chat(901)] == ["/start"]
-            assert emulator.pending_updates() == 1  # not confirmed: Telegram keeps it
-            said = [r for r in caplog.records if r.levelno >= logging.ERROR]
-            assert len(said) == 1, [r.getMessage() for r in said]  # once, not per retry
-            assert "cannot take writes (database or disk is full)" in said[0].getMessage()
+    async with open_telegram(
+        settings,
+        str(tmp_path / "full.db"),
+        TOKEN,
+        base_url=emulator.base_url,
+        clock=VirtualClock(START),
+        ids=SeededIds(),
+        sender_options=NO_PACING,
+        sleep=pause,
+    ) as (engine, transport):
+        await _page_limit(engine.store)
+        await _fill(engine.store)
+        await transport.start(polling=True, tick=0)
+        emulator.send_text(901, "/start")
+        await asyncio.wait_for(three_tries.wait(), 30)
+        # Nothing untrue while the disk is full: no welcome, no apology.
+        assert [m["text"] for m in emulator.chat(901)] == ["/start"]
+        assert emulator.pending_updates() == 1  # not confirmed: Telegram keeps it
+        said = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(said) == 1, [r.getMessage() for r in said]  # once, not per retry
+        assert "cannot take writes (database or disk is full)" in said[0].getMessage()
 
-            await _page_limit(engine.store, UNLIMITED)  # space is back
-            async with transport.handled:
-                await transport.handled.wait_for(lambda: transport.outage.failures == 0)
-            await transport.sender.idle()
-        finally:
-            await transport.stop()
+        await _page_limit(engine.store, UNLIMITED)  # space is back
+        async with transport.handled:
+            await transport.handled.wait_for(lambda: transport.outage.failures == 0)
+        await transport.sender.idle()
     bot_said = [m["text"] for m in emulator.chat(901) if m["from"]["is_bot"]]
     assert [text.split("!")[0] for text in bot_said] == ["Welcome to PayChat"]  # once
     back = [r.getMessage() for r in caplog.records if "takes writes again" in r.getMessage()]
