@@ -9,9 +9,8 @@ from datetime import datetime
 from bot.runtime import open_engine
 from core.clock import IdSource, SeededIds, VirtualClock
 from core.settings import Settings
+from sim.scenarios.world import World
 from sim.simulator import Simulator
-from storage.base import Store
-from storage.rails_rows import TxWithRails
 
 
 @asynccontextmanager
@@ -19,18 +18,18 @@ async def simulator(
     settings: Settings, db_path: str, start: datetime, seed: int = 0
 ) -> AsyncIterator[Simulator]:
     """A simulator with repeatable ids (tests)."""
-    async with session(settings, db_path, start, SeededIds(seed)) as (sim, _):
-        yield sim
+    async with session(settings, db_path, start, SeededIds(seed)) as world:
+        yield world.sim
 
 
 @asynccontextmanager
 async def session(
     settings: Settings, db_path: str, start: datetime, ids: IdSource
-) -> AsyncIterator[tuple[Simulator, Store[TxWithRails]]]:
-    """A simulator and the store under it, which `paychat chat` reads to bring back the parties
-    of an earlier session."""
+) -> AsyncIterator[World]:
+    """A simulator and everything under it: `paychat chat` reads the store to bring back the
+    parties of an earlier session, and seeds parties (`:party`, `:given`) as scenarios do."""
     clock = VirtualClock(start)
     async with open_engine(settings, db_path, clock=clock, ids=ids) as engine:
-        sim = Simulator(engine, engine.outbox, clock)
+        sim = Simulator(engine, engine.outbox, clock, engine.rails)
         await sim.settle()  # a restarted process delivers what it had not delivered
-        yield sim, engine.store
+        yield World(sim, engine, engine.store, clock, ids, engine.rails, settings)

@@ -117,6 +117,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="delete --db (with its -wal and -shm) first: start from an empty database",
     )
+    chat.add_argument(
+        "--record",
+        type=_writable,
+        metavar="FILE",
+        help="write the session as a scenario (FILE.convo.yaml) that `paychat test` replays; "
+        "the session must start from an empty database (--fresh)",
+    )
     command(
         "check-config",
         "validate the configuration and exit",
@@ -395,7 +402,8 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "chat":
         from sim.repl import run_repl
 
-        return run_repl(settings, Path(args.db), console, fresh=args.fresh)
+        record = Path(args.record) if args.record else None
+        return run_repl(settings, Path(args.db), console, fresh=args.fresh, record=record)
     return _unreachable(settings)
 
 

@@ -5,18 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import re
 import shlex
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from core.clock import SecureIds
 from core.records import User
 from core.settings import Settings
 from sim.app import session
+from sim.errors import SimError
+from sim.recorder import Recorder
+from sim.repl_seeding import fault_spec, given_spec
+from sim.scenarios.loader import ScenarioError
 from sim.scenarios.spec import duration
+from sim.scenarios.world import World, seed
 from sim.simulator import Simulator, TapError
 from sim.view import chat_panel, side_by_side
 from storage.base import Store
@@ -25,6 +33,9 @@ from storage.sqlite import remove_database
 
 HELP = """Anything you type is sent as the current party (a /command or text). Simulator commands:
   :new NAME PHONE [SHOWN NAME]   add a party, e.g.  :new asha +919812345678 Asha
+  :party NAME ROLE PHONE [SHOWN NAME]   add a party already signed up (business|customer)
+  :given NAME KEY=VALUE ...      seed it: pin=2580 bank="HDFC Bank" biometric=true
+                                 card="4242 4242 4242 4242" expiry=12/30 upi=asha@okhdfc ...
   :as NAME                       act as NAME
   :tap N | :tap ID               tap a button by its number (on the newest buttons) or its id
   :contact [PHONE]               share your own contact, or someone else's
@@ -32,7 +43,10 @@ HELP = """Anything you type is sent as the current party (a /command or text). S
   :link URL                      open a payment link
   :bio approve|refuse            answer a biometric prompt
   :advance 1h                    move the clock (s, m, h, d); due jobs fire
+  :inject CALL OUTCOME [CODE|BY] [times=N]   queue a fault, e.g.
+                                 :inject processor.authorize declined insufficient_funds
   :sms [NAME]                    read an SMS inbox
+  :code                          type the code of your newest SMS (scripts cannot know it)
   :show [NAME]   :all            a chat, or every chat side by side
   :parties   :help   :quit"""
 
@@ -46,8 +60,11 @@ _USAGE = {
     "link": (1, ":link URL"),
     "bio": (1, ":bio approve|refuse"),
     "advance": (1, ":advance 1h"),
+    "party": (3, ":party NAME ROLE PHONE [SHOWN NAME]"),
+    "given": (2, ":given NAME KEY=VALUE ..."),
+    "inject": (2, ":inject CALL OUTCOME [CODE|BY] [times=N]"),
 }
-_ACTS = {"tap", "contact", "pin", "link", "bio"}
+_ACTS = {"tap", "contact", "pin", "link", "bio", "code"}
 _NO_PARTY = "Add or pick a party first (:new NAME PHONE, :as NAME)."
 REOPENED = (
     "{db} has the parties of earlier sessions: :as NAME brings one back. "
@@ -62,16 +79,36 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError("write a duration like 30s, 5m, 1h, 1h30m or 2d") from None
 
 
-def run_repl(settings: Settings, db: Path, console: Console, fresh: bool = False) -> int:
+def run_repl(
+    settings: Settings,
+    db: Path,
+    console: Console,
+    fresh: bool = False,
+    record: Path | None = None,
+) -> int:
     """The prompt loop. The prompt is read on the main thread, outside the event loop, so Ctrl+C
     there raises KeyboardInterrupt at once. (Read on a worker thread, as it was, the interrupt
     stopped the loop but its shutdown then waited for that thread's input() to return: the
     process hung until Enter.) The simulator is opened and closed on one `asyncio.Runner`, and
-    each line runs on it; the store is closed however the loop ends."""
+    each line runs on it; the store is closed however the loop ends.
+
+    Commands come from a terminal (a prompt, line editing) or from a pipe or file (no prompt,
+    no banner; a bad line is reported on stderr as `<stdin>:N:` and the session goes on; the
+    exit status is 2 if any line was bad). `record`: the session is written there as a
+    scenario when it ends (sim/recorder.py)."""
     if fresh:
         remove_database(str(db))
     reopened = db.is_file() and db.stat().st_size > 0  # (the store creates a missing folder)
-    if sys.stdin.isatty():
+    if record is not None and reopened:
+        # A recording replays from an empty world: parties and payments of earlier sessions
+        # would be missing from it.
+        sys.stderr.write(
+            f"paychat: --record starts from an empty database, and {db} has earlier sessions: "
+            "add --fresh or choose another --db\n"
+        )
+        return 2
+    interactive = sys.stdin.isatty()
+    if interactive:
         with contextlib.suppress(ImportError):  # line editing and history, where there is one
             importlib.import_module("readline")
     start = datetime.now(UTC).replace(microsecond=0)
@@ -79,17 +116,26 @@ def run_repl(settings: Settings, db: Path, console: Console, fresh: bool = False
         opened = contextlib.AsyncExitStack()
         # Random ids, as in production: a database reopened holds the requests, payments and
         # codes of earlier sessions, and a seeded source would draw the same ids again.
-        sim, store = runner.run(
+        world = runner.run(
             opened.enter_async_context(session(settings, str(db), start, SecureIds()))
         )
+        recorder = Recorder(world.sim, f"Recorded: {record.name}") if record else None
         try:
-            repl = Repl(sim, console, store)
-            console.print(HELP)
+            repl = Repl(world.sim, console, world.store, world=world, interactive=interactive)
+            if interactive:
+                console.print(HELP)
             if reopened:
                 console.print(REOPENED.format(db=db), highlight=False)
+            if not interactive:
+                return _read_lines(repl, runner)
             return _prompt(repl, runner)
         finally:
-            runner.run(opened.aclose())
+            try:
+                if recorder is not None and record is not None:
+                    record.write_text(recorder.to_yaml(), encoding="utf-8")
+                    sys.stderr.write(f"paychat: recorded the session in {record}\n")
+            finally:
+                runner.run(opened.aclose())
 
 
 def _prompt(repl: Repl, runner: asyncio.Runner) -> int:
@@ -106,17 +152,36 @@ def _prompt(repl: Repl, runner: asyncio.Runner) -> int:
         runner.run(repl.line(line))
 
 
+def _read_lines(repl: Repl, runner: asyncio.Runner) -> int:
+    """Commands from a pipe or a file, one a line, until the end or :quit."""
+    for number, line in enumerate(sys.stdin, 1):
+        if line.strip() in (":quit", ":q"):
+            break
+        runner.run(repl.line(line, number))
+        sys.stdout.flush()  # a program driving the session reads each answer before it goes on
+    return 2 if repl.bad_lines else 0
+
+
 class Repl:
     def __init__(
-        self, sim: Simulator, console: Console, store: Store[TxWithRails] | None = None
+        self,
+        sim: Simulator,
+        console: Console,
+        store: Store[TxWithRails] | None = None,
+        *,
+        world: World | None = None,
+        interactive: bool = True,
     ) -> None:
         self.sim = sim
         self.console = console
         self.store = store  # where the parties of earlier sessions are found
+        self.world = world  # what :party and :given seed through, as scenarios do
+        self.interactive = interactive
         self.current = ""
         self.seen = 0
+        self.bad_lines = 0
 
-    async def line(self, line: str) -> None:
+    async def line(self, line: str, number: int = 0) -> None:
         line = line.strip()
         if not line:
             return
@@ -124,12 +189,23 @@ class Repl:
             if line.startswith(":"):
                 await self.command(*shlex.split(line[1:]))
             elif not self.current:
-                self.console.print(_NO_PARTY)
+                raise ValueError(_NO_PARTY)
             else:
                 await self.sim.text(self.current, line)
-        except (TapError, ValueError, KeyError) as exc:
-            self.console.print(f"[red]{exc}[/red]")
+        except (TapError, ValueError, SimError) as exc:
+            self.problem(str(exc), number)
+        except KeyError as exc:  # its str() is the repr of its argument
+            self.problem(str(exc.args[0] if exc.args else exc), number)
         self.show_new()
+
+    def problem(self, message: str, number: int) -> None:
+        """A line that could not be done: said in red at a terminal; from a pipe, on stderr with
+        its line number, so a script's author finds it."""
+        self.bad_lines += 1
+        if self.interactive:
+            self.console.print(f"[red]{escape(message)}[/red]")
+        else:
+            sys.stderr.write(f"<stdin>:{number}: {message}\n")
 
     async def command(self, name: str = "", *args: str) -> None:
         sim, me = self.sim, self.current
@@ -156,6 +232,14 @@ class Repl:
             await sim.biometric(me, "approve" if args[0] == "approve" else "refuse")
         elif name == "advance":
             await sim.advance(parse_duration(args[0]))
+        elif name == "code":
+            await sim.text(me, self._sms_code())
+        elif name == "party":
+            await self.party(*args)
+        elif name == "given":
+            await self._seed({}, {args[0]: given_spec(args[1:])})
+        elif name == "inject":
+            sim.inject(args[0], *fault_spec(args[1:]))
         elif name == "sms":
             party = sim.parties[await self._party(args[0] if args else me)]
             self.console.print("\n".join(party.sms) or "(no SMS)")
@@ -167,8 +251,37 @@ class Repl:
         elif name == "parties":
             for p in sim.parties.values():
                 self.console.print(f"{p.name}: {p.display_name} {p.phone}")
-        else:
+        elif name == "help":
             self.console.print(HELP)
+        else:
+            raise ValueError(f"no command :{name}; :help lists them")
+
+    async def party(self, name: str, role: str, phone: str, *shown: str) -> None:
+        if role not in ("business", "customer"):
+            raise ValueError(f"a party is a business or a customer, not {role!r}")
+        if name in self.sim.parties or await self._earlier(name) is not None:
+            raise ValueError(f"there is a party {name!r} already")
+        spec = {"role": role, "phone": phone, "name": " ".join(shown) or name.capitalize()}
+        await self._seed({name: spec}, {})
+        self.current = name
+
+    async def _seed(self, parties: dict[str, Any], given: dict[str, Any]) -> None:
+        """Seed as a scenario's `parties` and `given` do (sim/scenarios/world.py)."""
+        if self.world is None:
+            raise ValueError("this session cannot seed parties")
+        for name in given:
+            await self._party(name)
+        try:
+            await seed(self.world, parties, given)
+        except ScenarioError as exc:
+            raise ValueError(exc.problem) from None
+
+    def _sms_code(self) -> str:
+        for text in reversed(self.sim.parties[self.current].sms):
+            found = re.search(r"(?<!\d)\d{4,8}(?!\d)", text)
+            if found:
+                return found[0]
+        raise ValueError(f"{self.current} has no SMS with a code")
 
     async def _party(self, name: str) -> str:
         if not name:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -19,44 +18,13 @@ from bot.transports.base import Handler, Outbox
 from core.clock import VirtualClock
 from core.messages import Button, Inbound, InboundKind, Outbound
 from core.refs import InboundMessage
+from payments.rails import Rails
+from payments.rails.base import Fault
 from sim.errors import SimError
-
-Channel = Literal["chat", "sms"]
-
-
-@dataclass
-class ChatMessage:
-    ref: str
-    text: str
-    from_bot: bool
-    key: str = ""
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    edited: bool = False
-    deleted: bool = False
-    past_buttons: tuple[tuple[Button, ...], ...] = ()  # what an old client could still tap
-
-
-@dataclass(frozen=True)
-class SeenEvent:
-    """One thing a party saw: a message, an edit, a deletion, a toast, or an SMS."""
-
-    party: str
-    channel: Channel
-    kind: str
-    key: str
-    text: str
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    ref: str = ""
-
-
-@dataclass
-class Party:
-    name: str
-    display_name: str
-    language: str = "en"
-    phone: str = ""
-    chat: list[ChatMessage] = field(default_factory=list)
-    sms: list[str] = field(default_factory=list)
+from sim.observer import Action, SimObserver
+from sim.seen import ChatMessage as ChatMessage
+from sim.seen import Party as Party
+from sim.seen import SeenEvent as SeenEvent
 
 
 class PathsDisagree(SimError):
@@ -68,12 +36,16 @@ class TapError(SimError):
 
 
 class Simulator:
-    def __init__(self, engine: Handler, outbox: Outbox, clock: VirtualClock) -> None:
+    def __init__(
+        self, engine: Handler, outbox: Outbox, clock: VirtualClock, rails: Rails | None = None
+    ) -> None:
         self.engine = engine
         self.outbox = outbox
         self.clock = clock
+        self.rails = rails  # the simulated rails the engine calls, where faults are queued
         self.parties: dict[str, Party] = {}
         self.events: list[SeenEvent] = []
+        self.observers: list[SimObserver] = []
         self._keys = itertools.count(1)
         # Inbound keys are deduplicated forever: a restarted simulator must not reuse them.
         self._session = secrets.token_hex(4)
@@ -83,12 +55,49 @@ class Simulator:
         """The transport's user id of a party (the party's name, in-process)."""
         return party
 
+    def observe(self, observer: SimObserver) -> None:
+        """Tell `observer` everything from now on (see sim/observer.py)."""
+        self.observers.append(observer)
+
     def add_party(
-        self, name: str, display_name: str = "", language: str = "en", phone: str = ""
+        self,
+        name: str,
+        display_name: str = "",
+        language: str = "en",
+        phone: str = "",
+        *,
+        role: str = "",
+        registered: bool = False,
     ) -> Party:
+        """A party in the simulator. `registered` and `role` only inform observers: whoever
+        seeds a registered party writes its user row (sim/scenarios/world.py)."""
         party = Party(name, display_name or name.capitalize(), language, phone)
         self.parties[name] = party
+        for observer in self.observers:
+            observer.party_added(party, role, registered)
         return party
+
+    def seeded(self, party: str, given: dict[str, Any]) -> None:
+        """Tell observers that `party`'s state was seeded (the scenario format's `given`)."""
+        for observer in self.observers:
+            observer.seeded(party, given)
+
+    def inject(self, call: str, fault: Fault, times: int = 1) -> None:
+        """Queue a fault for a simulated rail call (`processor.authorize`, ...)."""
+        if self.rails is None:
+            raise SimError("this simulator was given no rails to inject faults into")
+        self.rails.injections.queue(call, fault, times)  # KeyError: no such call
+        for observer in self.observers:
+            observer.injected(call, fault, times)
+
+    def _acting(self, actions: list[Action]) -> None:
+        for observer in self.observers:
+            observer.acting(actions)
+
+    def _saw(self, event: SeenEvent) -> None:
+        self.events.append(event)
+        for observer in self.observers:
+            observer.seen(event)
 
     # -- actions --------------------------------------------------------------------------------
     async def text(self, party: str, text: str) -> None:
@@ -131,12 +140,18 @@ class Simulator:
         await self.act(party, "biometric", shown=f"[biometric: {answer}]", text=answer)
 
     async def advance(self, by: timedelta) -> None:
+        self._advancing(by)
         self.clock.advance(by)
         await self.settle()
+
+    def _advancing(self, by: timedelta) -> None:
+        for observer in self.observers:
+            observer.advanced(by)
 
     async def act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> str:
         """Deliver one event from `party` (shown in their chat as `shown`), then settle."""
         me = self.parties[party]
+        self._acting([Action(party, kind, shown, fields)])
         key = f"sim:{self._session}:{next(self._keys)}"
         me.chat.append(ChatMessage(InboundMessage(key).pack(), shown, from_bot=False))
         inbound = Inbound(
@@ -163,6 +178,7 @@ class Simulator:
         """Deliver several events before delivering any reply (double taps, races)."""
         import asyncio
 
+        self._acting([Action(p, kind, shown, fields) for p, kind, shown, fields in actions])
         inbounds = []
         for party, kind, shown, fields in actions:
             me = self.parties[party]
@@ -210,7 +226,7 @@ class Simulator:
             if owner is None:
                 return None
             owner.sms.append(out.text)
-            self.events.append(SeenEvent(owner.name, "sms", "sms", out.key, out.text))
+            self._saw(SeenEvent(owner.name, "sms", "sms", out.key, out.text))
             return ""
         party = self.parties.get(out.to)
         if party is None:
@@ -219,12 +235,12 @@ class Simulator:
             platform_id = str(next(self._platform_ids))
             if not any(m.ref == out.ref for m in party.chat):  # redelivery after a restart
                 party.chat.append(ChatMessage(out.ref, out.text, True, out.key, out.buttons))
-            self.events.append(
+            self._saw(
                 SeenEvent(party.name, "chat", "send", out.key, out.text, out.buttons, out.ref)
             )
             return platform_id
         if out.kind == "toast":
-            self.events.append(SeenEvent(party.name, "chat", "toast", out.key, out.text))
+            self._saw(SeenEvent(party.name, "chat", "toast", out.key, out.text))
             return ""
         target = next((m for m in reversed(party.chat) if m.ref == out.ref), None)
         if target is not None:
@@ -236,9 +252,7 @@ class Simulator:
                 target.deleted = True
                 if not target.from_bot:
                     target.text = "[deleted]"  # a typed secret leaves the transcript too
-        self.events.append(
-            SeenEvent(party.name, "chat", out.kind, out.key, out.text, out.buttons, out.ref)
-        )
+        self._saw(SeenEvent(party.name, "chat", out.kind, out.key, out.text, out.buttons, out.ref))
         return ""
 
     # -- looking ------------------------------------------------------------------------------

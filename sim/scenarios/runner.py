@@ -280,7 +280,7 @@ class Run:
                 continue
             for fault in faults if isinstance(faults, list) else [faults]:
                 try:
-                    self.world.rails.injections.queue(
+                    self.world.sim.inject(
                         str(name),
                         Fault(
                             fault.get("outcome", "ok"),

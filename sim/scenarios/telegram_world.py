@@ -25,6 +25,7 @@ from core.refs import InboundMessage
 from core.settings import Settings
 from payments.rails import Rails
 from sim.emulator import Emulator
+from sim.observer import Action
 from sim.scenarios.world import World
 from sim.simulator import ChatMessage, PathsDisagree, Simulator, TapError
 
@@ -39,8 +40,9 @@ class TelegramSimulator(Simulator):
         clock: VirtualClock,
         emulator: Emulator,
         transport: TelegramTransport,
+        rails: Rails | None = None,
     ) -> None:
-        super().__init__(engine, outbox, clock)
+        super().__init__(engine, outbox, clock, rails)
         self.emulator = emulator
         self.transport = transport
         self.ids: dict[str, int] = {}
@@ -52,9 +54,18 @@ class TelegramSimulator(Simulator):
         return str(self.ids[party])
 
     def add_party(
-        self, name: str, display_name: str = "", language: str = "en", phone: str = ""
+        self,
+        name: str,
+        display_name: str = "",
+        language: str = "en",
+        phone: str = "",
+        *,
+        role: str = "",
+        registered: bool = False,
     ) -> Any:
-        party = super().add_party(name, display_name, language, phone)
+        party = super().add_party(
+            name, display_name, language, phone, role=role, registered=registered
+        )
         uid = 7001 + len(self.ids)
         self.ids[name], self.names[str(uid)] = uid, name
         self.emulator.add_user(uid, party.display_name, phone, language)
@@ -68,6 +79,7 @@ class TelegramSimulator(Simulator):
 
     # -- acting at the emulator ---------------------------------------------------------------
     async def act(self, party: str, kind: InboundKind, *, shown: str, **fields: Any) -> str:
+        self._acting([Action(party, kind, shown, fields)])
         update_ids = self._push(party, kind, fields)
         key = self.transport.update_key(update_ids[-1])
         self.parties[party].chat.append(
@@ -80,6 +92,7 @@ class TelegramSimulator(Simulator):
         return key
 
     async def together(self, actions: list[tuple[str, InboundKind, str, dict[str, Any]]]) -> None:
+        self._acting([Action(p, kind, shown, fields) for p, kind, shown, fields in actions])
         last = 0
         for party, kind, shown, fields in actions:
             if kind == "pin" and last:  # a double tap on ✓: the digits were entered once
@@ -159,6 +172,7 @@ class TelegramSimulator(Simulator):
         self._agree()
 
     async def advance(self, by: timedelta) -> None:
+        self._advancing(by)
         self.clock.advance(by)
         await self.settle()
 
@@ -198,7 +212,7 @@ async def open_telegram_world(
             rails=rails,
             sender_options=NO_PACING,
         ) as (engine, transport):
-            sim = TelegramSimulator(engine, engine.outbox, clock, emulator, transport)
+            sim = TelegramSimulator(engine, engine.outbox, clock, emulator, transport, rails)
             await transport.start(polling=True, tick=0)
             yield World(sim, engine, engine.store, clock, ids, rails, settings)
 

@@ -49,7 +49,7 @@ async def open_world(
 ) -> AsyncIterator[World]:
     clock, ids, rails = VirtualClock(start), SeededIds(seed), Rails.simulated()
     async with open_engine(settings, db, clock=clock, ids=ids, rails=rails) as engine:
-        sim = Simulator(engine, engine.outbox, clock)
+        sim = Simulator(engine, engine.outbox, clock, rails)
         yield World(sim, engine, engine.store, clock, ids, rails, settings)
 
 
@@ -69,10 +69,16 @@ def _e164(phone: str, node: object) -> tuple[str, str]:
 async def seed(world: World, parties: dict[str, Any], given: dict[str, Any]) -> None:
     for name, spec in parties.items():
         phone, country = _e164(str(spec["phone"]), spec)
+        registered = spec.get("registered", True) is not False
         world.sim.add_party(
-            name, str(spec.get("name") or name.capitalize()), str(spec.get("locale", "en")), phone
+            name,
+            str(spec.get("name") or name.capitalize()),
+            str(spec.get("locale", "en")),
+            phone,
+            role=str(spec.get("role", "")),
+            registered=registered,
         )
-        if spec.get("registered", True):
+        if registered:
             if world.settings.market(country) is None:
                 raise ScenarioError(
                     *where(spec),
@@ -90,6 +96,7 @@ async def seed(world: World, parties: dict[str, Any], given: dict[str, Any]) -> 
             await world.store.run(partial(_add_user, user, world.clock.now()))
     for name, spec in given.items():
         await world.store.run(partial(_given, world, name, spec))
+        world.sim.seeded(name, spec)
 
 
 def _add_user(user: User, now: datetime, tx: UserRows) -> None:

@@ -1,0 +1,46 @@
+"""What a simulated party has and sees: its chat, its SMS inbox, and the log of everything that
+reached it (which the scenario runner matches and observers are told of)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from core.messages import Button
+
+Channel = Literal["chat", "sms"]
+
+
+@dataclass
+class ChatMessage:
+    ref: str
+    text: str
+    from_bot: bool
+    key: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edited: bool = False
+    deleted: bool = False
+    past_buttons: tuple[tuple[Button, ...], ...] = ()  # what an old client could still tap
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """One thing a party saw: a message, an edit, a deletion, a toast, or an SMS."""
+
+    party: str
+    channel: Channel
+    kind: str
+    key: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    ref: str = ""
+
+
+@dataclass
+class Party:
+    name: str
+    display_name: str
+    language: str = "en"
+    phone: str = ""
+    chat: list[ChatMessage] = field(default_factory=list)
+    sms: list[str] = field(default_factory=list)
