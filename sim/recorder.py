@@ -326,8 +326,11 @@ class _Writer:
                 while name in taken:
                     n += 1
                     name = f"{shape.stem}{n}"
+                captures = [*self.captures.get((index, position), []), (at, name, shape)]
+                if _regex(event.text, captures) is None:
+                    return None  # (never seen: the recorded text is where it was found)
                 self.names[value] = name
-                self.captures.setdefault((index, position), []).append((at, name, shape))
+                self.captures[(index, position)] = captures
                 return name
         return None
 
@@ -340,11 +343,12 @@ def _regex(text: str, captures: list[tuple[int, str, _Shape]]) -> str | None:
     last = 0
     expected: dict[str, str] = {}
     for at, name, shape in sorted(captures):
-        skipped = sum(1 for m in re.finditer(shape.pattern, text[last:at]))
+        compiled = re.compile(shape.pattern)  # (on the whole text: patterns look behind)
+        skipped = sum(1 for _ in compiled.finditer(text, last, at))
         skip = f"(?:{shape.pattern}[\\s\\S]*?){{{skipped}}}" if skipped else ""
         lead = "[\\s\\S]*?" if parts else ""  # (a search finds the first one by itself)
         parts.append(f"{lead}{skip}(?P<{name}>{shape.pattern})")
-        found = re.match(shape.pattern, text[at:])
+        found = compiled.match(text, at)
         expected[name] = found[0] if found else ""
         last = at + len(expected[name])
     pattern = "".join(parts)

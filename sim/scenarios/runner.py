@@ -401,10 +401,12 @@ async def run_case(
     via: str = "simulator",
     db: str = ":memory:",
     after: Callable[[World], Awaitable[None]] | None = None,
+    opened: Callable[[World], None] | None = None,
 ) -> CaseResult:
     """Run one case in-process (`via="simulator"`) or through the real Telegram adapter and
     the Bot API emulator over loopback (`via="telegram"`). `db` is the SQLite database (a
-    fresh in-memory one by default); `after` sees the world when the case passed."""
+    fresh in-memory one by default); `after` sees the world when the case passed; `opened`
+    sees it before the parties are seeded (an observer, such as a recorder, attaches there)."""
     started = time.perf_counter()
     problems = lint(case.path)
     if problems:
@@ -420,6 +422,8 @@ async def run_case(
         options = {"db": db} if via != "telegram" else {}
         async with opener(settings, start, int(doc.get("seed", 0)), **options) as world:
             run = Run(world, doc, case)
+            if opened is not None:
+                opened(world)
             try:
                 await seed(
                     world,
