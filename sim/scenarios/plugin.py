@@ -10,7 +10,7 @@ installed runs scenario files beside unit tests. Options: `--paychat-config` (de
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 from core.settings import Settings, load_settings
 from sim.errors import SimError
 from sim.scenarios.loader import Case, ScenarioError, cases
+from sim.scenarios.python_api import ConvoWorld
 from sim.scenarios.runner import run_case
 
 
@@ -104,3 +105,44 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"scenario: {self.case.id} ({self.via})"
+
+
+def _transports(config: pytest.Config) -> list[str]:
+    chosen = str(config.getoption("--paychat-via"))
+    return ["simulator", "telegram"] if chosen == "both" else [chosen]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test written with `paychat_world` runs on each transport `--paychat-via` names, as a
+    scenario file does."""
+    if "paychat_world" in metafunc.fixturenames:
+        transports = _transports(metafunc.config)
+        metafunc.parametrize("paychat_world", transports, indirect=True, ids=transports)
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+@pytest.fixture
+def paychat_world(request: pytest.FixtureRequest) -> Iterator[ConvoWorld]:
+    """A scenario in Python (sim/scenarios/python_api.py): the world of a `*.convo.yaml`
+    (parties, given, clock, faults, probes) and its matchers, run by the same runner. After a
+    test that passed, the last step runs and every injected fault must have fired."""
+    via = getattr(request, "param", None) or _transports(request.config)[0]
+    world = ConvoWorld(_settings(request.config), via, request.node.name)
+    try:
+        yield world
+        if not request.node.stash.get(_FAILED, False):
+            world.finish()
+    finally:
+        world.close()

@@ -361,6 +361,13 @@ class Run:
                 raise StepFailed(step, f"include {path.name} did not capture {name!r}")
             scope.vars[str(outer)] = inner.vars[name]
 
+    def all_faults_fired(self, node: object) -> None:
+        """At the end: an injection that never fired fails the scenario."""
+        left = self.world.rails.injections.unconsumed()
+        if left:
+            names = ", ".join(f"{name} ({fault.outcome})" for name, fault, _ in left)
+            raise StepFailed(node, f"injected faults never fired: {names}")
+
     async def invariants(self, step: Node) -> None:
         markets = self.world.settings.markets
         for name in self.doc.get("invariants") or []:
@@ -432,15 +439,12 @@ async def run_case(
                 )
                 run.snapshots["start"] = (await run.balances(), 0)
                 await run.steps_of(doc.get("steps") or [], run.scope)
-                left = world.rails.injections.unconsumed()
-                if left:
-                    names = ", ".join(f"{name} ({fault.outcome})" for name, fault, _ in left)
-                    raise StepFailed(doc, f"injected faults never fired: {names}")
+                run.all_faults_fired(doc)
                 if after is not None:
                     await after(world)
             except StepFailed as failure:
                 # The report reads the world's state, so it is written while the world is open.
-                report = _report(case, failure, run, await _state(run))
+                report = failure_report(case, failure, run, await captured_state(run))
                 if artifacts is not None:
                     path = write_transcript(artifacts, case.id, run.transcript)
                     report += f"\ntranscript: {path}"
@@ -452,7 +456,7 @@ async def run_case(
     return CaseResult(case, True, "", time.perf_counter() - started, run.steps, run.transcript)
 
 
-async def _state(run: Run) -> list[str]:
+async def captured_state(run: Run) -> list[str]:
     """The requests, payments and refunds the scenario captured, as they are now."""
     markets = run.world.settings.markets
     lines = []
@@ -471,7 +475,7 @@ async def _state(run: Run) -> list[str]:
     return lines
 
 
-def _report(case: Case, failure: StepFailed, run: Run, state: list[str]) -> str:
+def failure_report(case: Case, failure: StepFailed, run: Run, state: list[str]) -> str:
     lines = [
         f"{failure.file}:{failure.line}: step failed in {case.id!r}",
         *(f"  {line}" for line in failure.message.splitlines()),
