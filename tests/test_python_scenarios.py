@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from sim.scenarios.lint import lint
 from sim.scenarios.loader import cases
 from sim.scenarios.python_api import ConvoWorld, ScenarioFailed, edit, says
 from sim.scenarios.runner import run_case
@@ -158,3 +159,21 @@ def test_a_step_without_expect_is_strict(paychat_world: ConvoWorld) -> None:
     world.party("asha").sends("/help")
     with pytest.raises(ScenarioFailed, match="unexpected message to asha: send help"):
         world.advance("1m")  # the next step runs the last: nothing was expected of /help
+
+
+def test_a_step_is_linted_as_in_a_file(paychat_world: ConvoWorld, tmp_path: Path) -> None:
+    """An unknown message key is refused before the step runs, in the words `paychat lint`
+    uses for the same step in a file."""
+    path = tmp_path / "typo.convo.yaml"
+    path.write_text(
+        "version: 1\nparties:\n  asha: {role: customer, phone: '+91 98123 45678'}\n"
+        "steps:\n  - asha: /help\n    expect: {asha: [{says: halp}]}\n",
+        encoding="utf-8",
+    )
+    (problem,) = lint(path)
+    world = paychat_world
+    world.party("asha", role="customer", phone="+91 98123 45678")
+    world.party("asha").sends("/help")
+    with pytest.raises(ScenarioFailed) as failed:
+        world.expect(asha=[says("halp")])
+    assert failed.value.message == problem.problem == "says: unknown message key 'halp'"

@@ -96,6 +96,13 @@ class Linter:
         self._steps(doc.get("steps"), known, doc, [self.path.resolve()])
         return self.problems
 
+    def check_step(self, step: Node, known: set[str]) -> list[ScenarioError]:
+        """One step, checked as `run` checks each of a file's (the Python scenario API checks its
+        steps so, one by one, with the parties in `self.parties`); `known` grows as it would."""
+        self.problems = []
+        self._step(step, known, [self.path.resolve()])
+        return self.problems
+
     def _unknown(
         self, node: dict[str, Any], allowed: set[str], what: str, parent: object = None
     ) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 from core.settings import Settings
 from sim.errors import SimError
+from sim.scenarios.lint import Linter
 from sim.scenarios.loader import Case, Node, ScenarioError
 from sim.scenarios.runner import (
     DEFAULT_START,
@@ -142,6 +143,8 @@ class ConvoWorld:
         self._run: Run | None = None
         self._pending: Node | None = None
         self._failed = False
+        self._linter: Linter | None = None
+        self._known = {"start"}  # the variables and saved messages defined so far (lint)
 
     # -- declaring (before the first action) -----------------------------------------------
     def party(self, party: str, /, **spec: Any) -> PartyActions:
@@ -288,7 +291,21 @@ class ConvoWorld:
     def _execute(self, step: Node) -> None:
         run = self._started()
         assert self._runner is not None
+        self._lint(step)
         self._guard(self._runner.run(_step(run, step)))
+
+    def _lint(self, step: Node) -> None:
+        """What `paychat lint` says of the same step in a file (a file is linted before it
+        runs): an unknown message key, matcher or action, a `${name}` never captured."""
+        if self._linter is None:
+            self._linter = Linter(Path(step.file))
+            self._linter.parties = set(self.doc["parties"])
+        problems = self._linter.check_step(step, self._known)
+        if problems:
+            self._failed = True
+            raise ScenarioFailed(
+                "\n".join(str(p) for p in problems), "\n".join(p.problem for p in problems)
+            )
 
     def _guard(self, failure: StepFailed | None) -> None:
         if failure is None:
