@@ -14,6 +14,7 @@
         ├── ScenarioError        a scenario file is not valid (file:line: ...)
         ├── StepFailed           a scenario step did not see what it expected
         ├── ScenarioFailure      a failed case, as pytest reports it
+        ├── ScenarioFailed       a failed step of a scenario written in Python (its report)
         ├── TapError             a tap on a button that is not there
         ├── PathsDisagree        the Telegram runner's two views of a chat differ
         └── ApiError             the Bot API emulator refuses a call (an HTTP error envelope)

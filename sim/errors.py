@@ -4,6 +4,7 @@
     ├── ScenarioError        a scenario file is not valid: `file:line: problem`  (scenarios/loader)
     ├── StepFailed           a step did not see what it expected                 (scenarios/runner)
     ├── ScenarioFailure      a failed case, as pytest reports it                 (scenarios/plugin)
+    ├── ScenarioFailed       a failed step of a scenario in Python          (scenarios/python_api)
     ├── TapError             a tap on a button that is not there                 (simulator)
     ├── PathsDisagree        the Telegram runner's two views of a chat differ    (simulator)
     └── ApiError             the Bot API emulator refuses a call                 (telegram_api)
