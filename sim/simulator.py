@@ -73,9 +73,13 @@ class Simulator:
         seeds a registered party writes its user row (sim/scenarios/world.py)."""
         party = Party(name, display_name or name.capitalize(), language, phone)
         self.parties[name] = party
+        self._joining(party)
         for observer in self.observers:
             observer.party_added(party, role, registered)
         return party
+
+    def _joining(self, party: Party) -> None:
+        """A transport's own part of adding a party (the Telegram runner's emulated user)."""
 
     def seeded(self, party: str, given: dict[str, Any]) -> None:
         """Tell observers that `party`'s state was seeded (the scenario format's `given`)."""

@@ -27,7 +27,7 @@ from payments.rails import Rails
 from sim.emulator import Emulator
 from sim.observer import Action
 from sim.scenarios.world import World
-from sim.simulator import ChatMessage, PathsDisagree, Simulator, TapError
+from sim.simulator import ChatMessage, Party, PathsDisagree, Simulator, TapError
 
 TOKEN = "123456:SCENARIOS"
 
@@ -53,23 +53,10 @@ class TelegramSimulator(Simulator):
     def user_id(self, party: str) -> str:
         return str(self.ids[party])
 
-    def add_party(
-        self,
-        name: str,
-        display_name: str = "",
-        language: str = "en",
-        phone: str = "",
-        *,
-        role: str = "",
-        registered: bool = False,
-    ) -> Any:
-        party = super().add_party(
-            name, display_name, language, phone, role=role, registered=registered
-        )
+    def _joining(self, party: Party) -> None:
         uid = 7001 + len(self.ids)
-        self.ids[name], self.names[str(uid)] = uid, name
-        self.emulator.add_user(uid, party.display_name, phone, language)
-        return party
+        self.ids[party.name], self.names[str(uid)] = uid, party.name
+        self.emulator.add_user(uid, party.display_name, party.phone, party.language)
 
     def _observe(self, delivery: Delivery) -> None:
         out = replace(delivery.out, to=self.names.get(delivery.out.to, delivery.out.to))
