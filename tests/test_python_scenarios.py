@@ -177,3 +177,43 @@ def test_a_step_is_linted_as_in_a_file(paychat_world: ConvoWorld, tmp_path: Path
     with pytest.raises(ScenarioFailed) as failed:
         world.expect(asha=[says("halp")])
     assert failed.value.message == problem.problem == "says: unknown message key 'halp'"
+
+
+def test_a_yaml_partial_and_a_race_from_python(paychat_world: ConvoWorld) -> None:
+    """`include` runs a YAML partial's steps (its exports become variables) and `together`
+    delivers two PINs before either is answered: one charge (as payments/double_tap does)."""
+    world = paychat_world
+    world.options(invariants=["ledger_balanced", "one_payment_per_request"])
+    world.party("shop", role="business", phone="+91 98765 43210", name="Chai Point")
+    asha = world.party("asha", role="customer", phone="+91 98123 45678", name="Asha")
+    world.given(
+        shop={"payments": {"bank": "HDFC Bank"}},
+        asha={"pin": "2580", "methods": [{"card": "4242 4242 4242 4242"}]},
+    )
+    world.include(
+        "scenarios/partials/request.partial.yaml",
+        with_={
+            "business": "shop",
+            "customer": "asha",
+            "phone": "+91 98123 45678",
+            "amount": "250",
+            "shown": "₹250.00",
+            "note": "chai",
+        },
+        exports=["req"],
+    )
+    assert world.vars["req"].startswith("PR-")
+    asha.taps("pay")
+    world.expect(asha=[says("pay.choose_method")])
+    asha.taps(label_contains="4242")
+    world.expect(asha=[says("pin.ask")])
+    world.together({"asha": {"pin": "2580"}}, {"asha": {"pin": "2580"}})
+    world.expect(
+        asha=[
+            says("pay.succeeded"),
+            edit(says="request.paid"),
+            says("pin.not_expected", not_contains="understand"),
+        ],
+        shop=[says("pay.received")],
+    )
+    world.expect_calls({"processor.authorize": {"count": 1}})

@@ -145,9 +145,10 @@ def test_a_session_recorded_through_a_pipe_replays_green_and_lints(recording: Pa
     assert text.count("4242 4242 4242 4242") == 1  # the card once, in `given`, as replay needs
     linted = paychat("lint", str(recording))
     assert linted.returncode == 0, linted.stdout + linted.stderr
-    replayed = paychat("test", str(recording))
-    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert "1 passed, 0 failed" in replayed.stdout
+    for via in ("simulator", "telegram"):  # through PTB and the Bot API emulator too
+        replayed = paychat("test", "--via", via, str(recording))
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        assert "1 passed, 0 failed" in replayed.stdout
 
 
 def test_a_recorded_expectation_is_checked(recording: Path, tmp_path: Path) -> None:

@@ -209,6 +209,23 @@ class ConvoWorld:
         code="insufficient_funds")`, or several fault mappings."""
         self._now({"inject": {call: [dict(f) for f in faults] or [fault]}})
 
+    def together(self, *actions: Mapping[str, Any]) -> None:
+        """`together: [...]`: actions delivered before any reply (double taps, races), each
+        written as in YAML: `together({"asha": {"tap": "pay"}}, {"asha": {"tap": "pay"}})`."""
+        self._then({"together": [dict(a) for a in actions]})
+
+    def include(
+        self, path: str, with_: Mapping[str, Any] | None = None, exports: Any = None
+    ) -> None:
+        """`include: partials/x.partial.yaml` (relative to the test's file), `with:`,
+        `exports:`: a YAML partial's steps, run as they are in a file."""
+        step: dict[str, Any] = {"include": path}
+        if with_ is not None:
+            step["with"] = dict(with_)
+        if exports is not None:
+            step["exports"] = exports
+        self._now(step)
+
     def snapshot(self, name: str) -> None:
         self._now({"snapshot": name})
 
