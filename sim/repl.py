@@ -23,6 +23,7 @@ from sim.errors import SimError
 from sim.recorder import Recorder
 from sim.repl_seeding import fault_spec, given_spec
 from sim.scenarios.loader import ScenarioError
+from sim.scenarios.report import mask
 from sim.scenarios.spec import duration
 from sim.scenarios.world import World, seed
 from sim.simulator import Simulator, TapError
@@ -202,6 +203,7 @@ class Repl:
         """A line that could not be done: said in red at a terminal; from a pipe, on stderr with
         its line number, so a script's author finds it."""
         self.bad_lines += 1
+        message = mask(message)  # a card number written wrong is not repeated back
         if self.interactive:
             self.console.print(f"[red]{escape(message)}[/red]")
         else:

@@ -24,8 +24,8 @@ def given_spec(words: tuple[str, ...] | list[str]) -> dict[str, Any]:
     method: dict[str, Any] | None = None
     for word in words:
         key, sep, value = word.partition("=")
-        if not sep or not value:
-            raise ValueError(f"write {word!r} as KEY=VALUE, e.g. pin=2580")
+        if not sep or not value:  # (the word itself may be a secret: it is not repeated)
+            raise ValueError('write each seed as KEY=VALUE, e.g. pin=2580 or card="4242 …"')
         if key in METHOD_KINDS:
             method = {key: value}
             spec.setdefault("methods", []).append(method)

@@ -180,6 +180,8 @@ def test_bad_lines_from_a_pipe_are_explained_and_the_session_goes_on(tmp_path: P
         ":given nobody pin=2580",
         ":party asha customer +919812345678 Asha",
         ":given asha colour=red",
+        ":given asha 4242424242424242",
+        ':given asha card="4242 4242 4242 4242" expiry=01/20',
         ":inject processor.authorize maybe",
         ':new "unclosed',
         "/start",
@@ -193,8 +195,10 @@ def test_bad_lines_from_a_pipe_are_explained_and_the_session_goes_on(tmp_path: P
         "<stdin>:4: no party 'nobody'; add it with :new",
         "<stdin>:6: no colour= to seed; known: account, added, balance, bank, biometric, card, "
         "expiry, funds, paynow, pin, pix, upi, wallet",
-        "<stdin>:7: no outcome 'maybe'; known: declined, delay, error, ok, timeout",
-        "<stdin>:8: No closing quotation",
+        '<stdin>:7: write each seed as KEY=VALUE, e.g. pin=2580 or card="4242 …"',
+        "<stdin>:8: card '•••• (card number)': expired",  # masked, as in reports
+        "<stdin>:9: no outcome 'maybe'; known: declined, delay, error, ok, timeout",
+        "<stdin>:10: No closing quotation",
     ]
     assert "asha menu" in out  # the session went on: the seeded party is at its menu
 
