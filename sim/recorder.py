@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -137,10 +138,9 @@ class Recorder:
             )
         )
 
-    def save(self, path: str) -> None:
+    def save(self, path: str | Path) -> None:
         """Write `to_yaml()` to `path` (UTF-8)."""
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(self.to_yaml())
+        Path(path).write_text(self.to_yaml(), encoding="utf-8")
 
     # -- helpers ----------------------------------------------------------------------------
     def _party(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -133,7 +133,7 @@ def run_repl(
         finally:
             try:
                 if recorder is not None and record is not None:
-                    record.write_text(recorder.to_yaml(), encoding="utf-8")
+                    recorder.save(record)
                     sys.stderr.write(f"paychat: recorded the session in {record}\n")
             finally:
                 runner.run(opened.aclose())
