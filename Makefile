@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck chat clean
+.PHONY: demo test lint typecheck chat clean i18n i18n-new
 
 # The first run installs quietly, before the demo: pip's warnings (an index it skips, setuptools'
 # note on editable installs) would land in the middle of the demo's output. -qq keeps pip to its
@@ -36,6 +36,26 @@ typecheck: $(STAMP)
 
 chat: $(STAMP)
 	@$(BIN)/paychat chat
+
+# Translations (README, "Languages"): the English in the templates' {% trans %} blocks → the
+# catalog template → every language's .po (new ids added, changed ones marked fuzzy for review)
+# → the pseudo-locale en_XA; then how complete each language is. The .po files are all git
+# keeps: the app compiles them in memory at start-up (bot/catalogs.py).
+LOCALES := bot/locale
+POT := $(LOCALES)/messages.pot
+i18n: $(STAMP)
+	@$(BIN)/pybabel -q extract -F babel.cfg -c TRANSLATORS: --project=PayChat --version=0.1 \
+		--copyright-holder=PayChat -w 99 -o $(POT) bot/templates
+	@$(BIN)/pybabel -q update -i $(POT) -d $(LOCALES) -D messages -w 99
+	@$(BIN)/python -m bot.pseudo
+	@for po in $(LOCALES)/*/LC_MESSAGES/messages.po; do \
+		lang=$${po#$(LOCALES)/}; lang=$${lang%%/*}; printf '%-6s ' $$lang; \
+		$(BIN)/pybabel compile --statistics -l $$lang -i $$po -o /dev/null 2>&1 | head -1; done
+
+# A new language: `make i18n-new NEW=ta` starts bot/locale/ta/LC_MESSAGES/messages.po.
+i18n-new: $(STAMP)
+	@test -n "$(NEW)" || { echo "usage: make i18n-new NEW=<locale, e.g. ta or es_MX>"; exit 2; }
+	@$(BIN)/pybabel init -i $(POT) -d $(LOCALES) -D messages -w 99 -l $(NEW)
 
 clean:
 	rm -rf $(VENV) .paychat .pytest_cache .mypy_cache .ruff_cache

@@ -86,7 +86,7 @@ class Onboarding(FlowModel):
 
     def explain_phone(self) -> None:
         if self.problem == "unsupported":
-            markets = sorted(m.name for m in self.ctx.settings.markets.values())
+            markets = sorted(self.ctx.settings.markets)  # codes: named in the reader's language
             self.ctx.say("onboarding.country_unsupported", country=self.country, markets=markets)
         else:
             key = {
@@ -131,7 +131,7 @@ class Onboarding(FlowModel):
             "onboarding.done",
             name=user.name,
             role=user.role,
-            market=self.ctx.settings.markets[user.market].name,
+            market=user.market,
         )
         show_menu(self.ctx)
         if link := self.data.get("link"):  # they came through a payment link: show it now

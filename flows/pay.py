@@ -95,7 +95,7 @@ class Pay(FlowModel):
             self.problem,
             role="customer",
             name=business.name if business else "",
-            market=self.ctx.market.name,
+            market=self.ctx.me.market,
         )
         self.finish()
 
@@ -310,7 +310,7 @@ def open_link(ctx: Ctx, token: str) -> None:
     business = ctx.tx.user(request.business_id)
     name = business.name if business else ""
     if problem := _not_for_me(ctx, request):
-        ctx.say(problem, name=name, market=ctx.market.name)
+        ctx.say(problem, name=name, market=ctx.me.market)
         return
     if (blocker := why_not_payable(ctx.tx, request, ctx.now)) is not None:
         explain_blocker(ctx, request, blocker)

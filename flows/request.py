@@ -66,7 +66,7 @@ class AskForMoney(FlowModel):
         # no name, and no telling a business account from no account at all.
         link = ((Btn(MenuButton("link").pack(), key="menu.link"),),)
         if region != ctx.me.market:
-            ctx.say("request.other_market", phone=phone, market=ctx.market.name)
+            ctx.say("request.other_market", phone=phone, market=ctx.me.market)
             return False
         if phone == ctx.me.phone:
             ctx.say("request.self", buttons=link)

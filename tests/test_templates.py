@@ -104,7 +104,7 @@ def _button_keys() -> tuple[set[str], set[str]]:
 
 
 def test_every_key_has_a_template_and_every_template_a_key() -> None:
-    templates = template_keys("en")
+    templates = template_keys()
     buttons, raw_button_keys = _button_keys()
     files = {s for s in _literals() if s.endswith((".yaml", ".py", ".j2", ".json", ".db"))}
     message_keys = (
@@ -131,7 +131,7 @@ def test_every_key_has_a_template_and_every_template_a_key() -> None:
 
 
 def test_the_specified_message_keys_all_exist() -> None:
-    assert set(SPEC_KEYS) - template_keys("en") == set()
+    assert set(SPEC_KEYS) - template_keys() == set()
 
 
 def test_money_and_dates_follow_the_recipients_market() -> None:
