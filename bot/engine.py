@@ -25,6 +25,7 @@ from bot.outbox import Outbox
 from bot.render import Renderer, shared_renderer
 from core.clock import Clock, IdSource
 from core.errors import RuleRefused, StorageError, TemplateProblem
+from core.languages import guess_language, typed_digits
 from core.messages import Button, Inbound, Outbound
 from core.money import Money
 from core.records import User
@@ -56,6 +57,16 @@ def _maybe_pin(inbound: Inbound) -> bool:
         and SHORTEST_PIN <= len(text) <= LONGEST_PIN
         and text.isdigit()
     )
+
+
+def _read_digits(inbound: Inbound) -> Inbound:
+    """The one place native digits are read: an amount, PIN, code, phone or card number typed
+    in Devanagari or Bengali digits (४२४२, ৫০০) reaches every flow, the PIN hash and the
+    secret-deleting rules as the same Latin digits. A note or a name keeps its own."""
+    if inbound.kind not in ("text", "pin", "command") or inbound.text.isascii():
+        return inbound
+    text = typed_digits(inbound.text)
+    return inbound if text == inbound.text else replace(inbound, text=text)
 
 
 class Engine:
@@ -104,6 +115,7 @@ class Engine:
         self._hashing.shutdown(wait=True, cancel_futures=True)
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
+        inbound = _read_digits(inbound)
         if _maybe_pin(inbound):
             inbound = await self._with_pin_proof(inbound)
         try:
@@ -195,14 +207,21 @@ class Engine:
         return self._commit_replies(tx, [Say("error.internal", inbound.user)], inbound)
 
     def _commit_replies(self, tx: Tx, says: list[Say], inbound: Inbound) -> list[Outbound]:
-        outs = [self._render(tx, say, f"{inbound.key}#{i}") for i, say in enumerate(says)]
+        outs = [self._render(tx, say, f"{inbound.key}#{i}", inbound) for i, say in enumerate(says)]
         seqs = tx.add_outbox(outs, self.clock.now())
         return [out.numbered(seq) for out, seq in zip(outs, seqs, strict=True)]
 
-    def _render(self, tx: Tx, say: Say, default_ref: str) -> Outbound:
+    def _render(self, tx: Tx, say: Say, default_ref: str, inbound: Inbound) -> Outbound:
         user = tx.user(say.to)
         values = self._values(user, say.vars)
-        locale = user.locale if user else self.settings.locales.default
+        # Each reader in their own language; someone not registered yet (only ever the sender)
+        # in what their app says they speak, if it is installed.
+        locale = (
+            user.locale
+            if user
+            else guess_language(inbound.language, self.settings.locales.available)
+            or self.settings.locales.default
+        )
         text = "" if say.kind == "delete" else self.renderer.render(say.key, locale, values)
         buttons = tuple(
             tuple(

@@ -109,6 +109,14 @@ class MenuButton(ButtonRef):
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageButton(ButtonRef):
+    """One language of `/language` (`lang:pt_BR`)."""
+
+    prefix: ClassVar[str] = "lang"
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
 class PickButton(ButtonRef):
     """One entry of a list the flow showed (a bank, an account, a wallet), by its place in it."""
 

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from core.errors import ConfigError
+from core.languages import babel_name
 from core.money import Money, locale_of
 
 MethodKind = Literal["card", "upi", "pix", "paynow", "wallet"]
@@ -99,6 +100,17 @@ class Limits(_Frozen):
         return self
 
 
+def _known_locale(value: str) -> str:
+    try:
+        locale_of(babel_name(value))  # a pseudo-locale (en_XA) is its base language to Babel
+    except (UnknownLocaleError, ValueError):  # not in Babel's data, or malformed
+        raise ValueError(f"unknown locale {value!r} (write it like en_IN)") from None
+    return value
+
+
+KnownLocale = Annotated[str, AfterValidator(_known_locale)]
+
+
 class Market(_Frozen):
     name: str
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -110,6 +122,8 @@ class Market(_Frozen):
     banks: tuple[str, ...] = Field(min_length=1)
     wallets: tuple[str, ...] = ()
     limits: Limits
+    # The languages this market offers (`/language`), its default first; none: `locales.default`
+    languages: tuple[KnownLocale, ...] = ()
 
     @field_validator("locale")
     @classmethod
@@ -143,15 +157,6 @@ class Market(_Frozen):
         return self
 
 
-def _known_locale(value: str) -> str:
-    try:
-        locale_of(value)
-    except (UnknownLocaleError, ValueError):  # not in Babel's data, or malformed
-        raise ValueError(f"unknown locale {value!r} (write it like en_IN)") from None
-    return value
-
-
-KnownLocale = Annotated[str, AfterValidator(_known_locale)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 
@@ -264,6 +269,23 @@ class Settings(_Frozen):
 
     def market(self, country: str) -> Market | None:
         return self.markets.get(country)
+
+    def languages(self, country: str | None) -> tuple[str, ...]:
+        """What the market offers, its default first (outside any market: every language)."""
+        market = self.markets.get(country) if country else None
+        if market is None:
+            return self.locales.available
+        return market.languages or (self.locales.default,)
+
+    @model_validator(mode="after")
+    def _languages_installed(self) -> Settings:
+        for code, market in self.markets.items():
+            missing = [lang for lang in market.languages if lang not in self.locales.available]
+            if missing:
+                raise ValueError(
+                    f"markets.{code}.languages: {', '.join(missing)} not in locales.available"
+                )
+        return self
 
 
 def parse_settings(data: object, source: str = "config.yaml") -> Settings:

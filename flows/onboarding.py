@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
+from core.languages import guess_language
 from core.names import NAME_LIMIT, clean_name
 from core.records import User
 from flows.machine import Btn, Flow, FlowModel
@@ -115,8 +116,8 @@ class Onboarding(FlowModel):
 
     def register(self) -> None:
         inbound, settings = self.ctx.inbound, self.ctx.settings
-        language = inbound.language.split("-")[0] if inbound.language else ""
-        locale = language if language in settings.locales.available else settings.locales.default
+        offered = settings.languages(self.data["market"])  # the market's default first
+        locale = guess_language(inbound.language, offered) or offered[0]
         user = User(
             inbound.user,
             self.data["role"],

@@ -8,7 +8,7 @@ from enum import Enum, auto
 from typing import Any
 
 from core.errors import RailRefused
-from core.refs import AccountButton, BankButton
+from core.refs import AccountButton, BankButton, MenuButton
 from flows.machine import Btn, Flow, FlowModel
 from flows.sms import send_code
 from payments import codes
@@ -37,7 +37,8 @@ class PaymentSetup(FlowModel):
         return self.data.get("entry") == "settings"
 
     def show_settings(self) -> None:
-        self.ctx.say("settings", buttons=((Btn("payments"),),))
+        language = Btn(MenuButton("language").pack(), key="menu.language")
+        self.ctx.say("settings", buttons=((Btn("payments"),), (language,)))
 
     def show_overview(self) -> None:
         payout = self.ctx.tx.payout(self.ctx.me.id)

@@ -6,8 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from core.refs import HistoryPage, MenuButton, RequestMessage, RequestOwnerMessage
-from flows import after_payment, methods, onboarding, pay, payment_setup, pin_setup, request
+from core.refs import (
+    HistoryPage,
+    LanguageButton,
+    MenuButton,
+    RequestMessage,
+    RequestOwnerMessage,
+)
+from flows import (
+    after_payment,
+    language,
+    methods,
+    onboarding,
+    pay,
+    payment_setup,
+    pin_setup,
+    request,
+)
 from flows.conversation import FLOWS, not_understood, refuse, register, run, start
 from flows.jobs import JOBS, run_job
 from flows.machine import Ctx
@@ -34,6 +49,7 @@ STARTERS: dict[str, tuple[Callable[[Ctx, str], None], Role]] = {
     "pin": (lambda ctx, _: start(ctx, pin_setup.FLOW), "customer"),
     "history": (after_payment.history, None),
     "receipt": (after_payment.receipt, None),
+    "language": (language.choose, None),
 }
 """Commands (`/request`) and menu buttons (`menu:request`) that start something, with the
 role allowed to use them. The argument is the command's text after its name."""
@@ -86,6 +102,8 @@ def _tap(ctx: Ctx) -> None:
         _starter(ctx, menu.item, "")
     elif page := HistoryPage.unpack(inbound.button):
         after_payment.history(ctx, page.page)
+    elif chosen := LanguageButton.unpack(inbound.button):
+        language.tap(ctx, chosen)
     elif (asked := RequestMessage.unpack(inbound.message)) and inbound.button in (
         "pay",
         "decline",

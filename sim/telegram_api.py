@@ -25,6 +25,7 @@ What it keeps of Telegram's semantics, because the bot's correctness depends on 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -37,6 +38,7 @@ from sim.errors import SimError
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_ANSWER = 200
+MAX_COMMAND_DESCRIPTION = 256
 DROP = 0  # a fault `code`: the connection closes without an answer
 # The methods that send, edit or answer: what Telegram throttles with 429s.
 SENDING = frozenset(
@@ -119,7 +121,9 @@ class Emulated:
     queries: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     faulted: dict[int, Fault] = field(default_factory=dict)  # index in `calls` -> its fault
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)  # for every language
+    # setMyCommands with a `language_code`: the menu of the people whose app is in it
+    commands_by_language: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
     webhook_failures: int = 0  # failed POSTs of the update at the head of the queue
     webhook_retry_at: float = 0.0
@@ -519,8 +523,27 @@ class BotApi:
             return info
 
     def api_setMyCommands(self, params: dict[str, Any]) -> Any:
-        self.state.commands = list(params.get("commands") or [])
+        commands = list(params.get("commands") or [])
+        for command in commands:  # the Bot API's rules for a BotCommand
+            name, about = str(command.get("command", "")), str(command.get("description", ""))
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= utf16_length(about) <= MAX_COMMAND_DESCRIPTION:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        code = str(params.get("language_code") or "")
+        if code and not re.fullmatch(r"[a-z]{2}", code):  # two-letter ISO 639-1, or none
+            raise ApiError(400, "Bad Request: LANG_CODE_INVALID")
+        with self.state.lock:
+            if code:
+                self.state.commands_by_language[code] = commands
+            else:
+                self.state.commands = commands
         return True
+
+    def api_getMyCommands(self, params: dict[str, Any]) -> Any:
+        code = str(params.get("language_code") or "")
+        with self.state.lock:
+            return self.state.commands_by_language.get(code, self.state.commands)
 
     def api_sendMessage(self, params: dict[str, Any]) -> Any:
         chat_id = int(params["chat_id"])

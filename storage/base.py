@@ -67,6 +67,9 @@ class UserRows(Protocol):
         ...
 
     def set_biometric(self, user_id: str, enrolled: bool) -> None: ...
+    def set_locale(self, user_id: str, locale: str) -> None:
+        """The language the party chose (`/language`): every later message is in it."""
+        ...
 
 
 class ConversationRows(Protocol):

@@ -50,7 +50,8 @@ def test_shipped_config_is_valid() -> None:
         (lambda d: d["markets"]["IN"].update(locale="xx_QQ"), "markets.IN.locale"),
         # Each of these passed check-config, then crashed, hung or refused every payment:
         (lambda d: d["locales"].update(available=["en", "xx"]), "locales.available.1"),
-        (lambda d: d["locales"].update(default="pt_BR"), "default 'pt_BR' is not in available"),
+        (lambda d: d["locales"].update(default="ta"), "default 'ta' is not in available"),
+        (lambda d: d["markets"]["IN"].update(languages=["en", "ta"]), "markets.IN.languages: ta"),
         (lambda d: d["telegram"].update(per_chat_interval="0s"), "telegram.per_chat_interval"),
         (lambda d: d["security"].update(pin_lock="0s"), "security.pin_lock"),
         (lambda d: d["security"].update(pin_lock="99999999999d"), "security.pin_lock"),
@@ -89,14 +90,14 @@ def test_bad_config_names_the_key(tmp_path: Path, mutate: object, named: str) ->
     assert named in str(err.value)
 
 
-async def test_a_language_without_templates_is_refused_before_the_store_opens(
+async def test_a_language_without_a_catalog_is_refused_before_the_store_opens(
     settings: Settings, tmp_path: Path
 ) -> None:
-    # Valid to pydantic (Babel knows pt_BR), but there are no pt_BR templates: the first
-    # person answered in it got a TemplateProblem, and as the default every message did.
+    # Valid to pydantic (Babel knows Tamil), but there is no ta catalog: its readers would
+    # silently get English.
     for locales, named in (
-        (Locales(default="en", available=("en", "pt_BR")), "locales.available"),
-        (Locales(default="pt_BR", available=("pt_BR", "en")), "locales.available"),
+        (Locales(default="en", available=("en", "ta")), "locales.available"),
+        (Locales(default="ta", available=("ta", "en")), "locales.available"),
     ):
         broken = settings.model_copy(update={"locales": locales})
         db = tmp_path / "never.db"
@@ -156,8 +157,8 @@ def _paychat(
     "mutate",
     [
         lambda d: d["telegram"].update(per_chat_interval="0s"),
-        lambda d: d["locales"].update(available=["en", "pt_BR"]),
-        lambda d: d["locales"].update(default="hi", available=["hi", "en"]),
+        lambda d: d["locales"].update(available=["en", "pt_BR", "hi", "bn", "ta"]),
+        lambda d: d["locales"].update(default="ta", available=["ta", "en", "pt_BR", "hi", "bn"]),
     ],
 )
 def test_every_command_stops_at_a_bad_config_with_one_line_and_exit_2(

@@ -19,7 +19,7 @@ import logging
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
@@ -40,6 +40,7 @@ from bot.transports.telegram_sender import (
 )
 from bot.transports.telegram_webhook import WebhookServer
 from core.errors import StorageError, TransportError
+from core.languages import language_of
 from core.messages import Inbound, InboundKind
 from core.settings import Settings
 from payments.pin import LONGEST_PIN
@@ -55,6 +56,7 @@ COMMANDS = (
     "pin",
     "history",
     "refund",
+    "language",
     "cancel",
 )
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -123,12 +125,20 @@ def _cannot_start(exc: TelegramError, bot: Bot) -> TransportError:
     return TransportError(f"cannot start on the Bot API at {where}: {reason}")
 
 
-def bot_commands(settings: Settings) -> tuple[tuple[str, str], ...]:
-    """The command menu Telegram shows: each command with its `command.<name>` template, in the
-    default locale (the renderer the engine uses: one per set of locales in a process)."""
+Commands: TypeAlias = Mapping[str, Sequence[tuple[str, str]]]
+
+
+def bot_commands(settings: Settings) -> Commands:
+    """The command menus Telegram shows, by the Bot API's `language_code` (two letters; "" is
+    everyone else): each command with its `command.<name>` template in that language. Telegram
+    shows a person the menu of their app's language, before they have even started the bot."""
     renderer = shared_renderer(settings.locales.available, settings.locales.default)
-    locale = settings.locales.default
-    return tuple((c, renderer.render(f"command.{c}", locale, {})) for c in COMMANDS)
+    menus: dict[str, tuple[tuple[str, str], ...]] = {}
+    for locale in (settings.locales.default, *settings.locales.available):
+        code = "" if locale == settings.locales.default else language_of(locale)
+        if code not in menus:  # pt_BR answers `pt`; a second pt_XX would not get its own
+            menus[code] = tuple((c, renderer.render(f"command.{c}", locale, {})) for c in COMMANDS)
+    return menus
 
 
 FULL, EMPTY = "●", "○"
@@ -162,7 +172,7 @@ class TelegramTransport:
         engine: Handler,
         outbox: Outbox,
         *,
-        commands: Sequence[tuple[str, str]],
+        commands: Commands,
         pin_length: int,
         sender_options: dict[str, Any] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -172,7 +182,7 @@ class TelegramTransport:
         self.app = app
         self.engine = engine
         self.outbox = outbox
-        self.commands = tuple(commands)
+        self.commands = dict(commands)
         self.pin_length = pin_length
         self.outage = StorageOutage(log)  # one for receiving, due jobs and delivery records
         self.sender = TelegramSender(
@@ -197,8 +207,11 @@ class TelegramTransport:
         A Bot API refusing to start, or a webhook port that cannot be bound, is a
         `TransportError`; `stop` undoes whatever had started."""
         bot = self.app.bot
-        with contextlib.suppress(TelegramError):
-            await bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
+        for code, menu in self.commands.items():
+            with contextlib.suppress(TelegramError):  # a menu is a nicety, not a reason to stop
+                await bot.set_my_commands(
+                    [BotCommand(c, d) for c, d in menu], language_code=code or None
+                )
         # A restart loses nothing: what was committed but not delivered goes out now.
         self.sender.enqueue(await self.outbox.undelivered())
         try:

@@ -84,6 +84,10 @@ class SqliteUserRows(SqliteRows):
         self._users.pop(user_id, None)
         self.c.execute("UPDATE users SET biometric=? WHERE id=?", (int(enrolled), user_id))
 
+    def set_locale(self, user_id: str, locale: str) -> None:
+        self._users.pop(user_id, None)
+        self.c.execute("UPDATE users SET locale=? WHERE id=?", (locale, user_id))
+
 
 def _conversation(flow: str, state: str, data: str) -> tuple[str, str, dict[str, Any]]:
     return flow, state, json.loads(data)
