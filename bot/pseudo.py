@@ -22,7 +22,7 @@ _ACCENTED = str.maketrans(
 )
 # Placeholders (%(name)s), escaped percents, /commands, links and ids stay as they are: they are
 # read by the code or typed by people.
-_KEEP = re.compile(r"%\([a-z_]+\)s|%%|/[a-z]+|https?://\S+|\b[A-Z]{2,}-…|\n")
+_KEEP = re.compile(r"%\([a-z_0-9]+\)s|%%|/[a-z]+|https?://\S+|\b[A-Z]{2,}-…|\n")
 _PAD = " ·"  # what lengthens a message: two characters a step
 
 
