@@ -181,26 +181,17 @@ def _renderer() -> Renderer:
 
 
 @cache
-def _english_sentences() -> list[tuple[str, frozenset[str]]]:
-    """Each English message's fixed words (a run of at least three words between placeholders),
-    with the languages in which that message reads the same (a brand name: nothing to leak)."""
-    pot = read_catalog(TEMPLATE_FILE, "en")
+def _english_sentences() -> list[str]:
+    """Each English message's fixed words: every run of at least three words between
+    placeholders. One of them in a Hindi message is English left untranslated (or copied)."""
     found = []
-    for message in pot:
-        if not message.id:
-            continue
+    for message in read_catalog(TEMPLATE_FILE, "en"):
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        same = frozenset(
-            lang
-            for lang in REAL
-            if (m := _catalog(lang).get(message.id, context=message.context)) is not None
-            and (m.string == message.id or m.string in ids)
-        )
-        for text in ids:
+        for text in ids if message.id else ():
             for chunk in PLACEHOLDER.split(text)[::2]:
                 for line in chunk.split("\n"):
                     if len(re.findall(r"[A-Za-z]{2,}", line)) >= 3:
-                        found.append((line.strip(), same))
+                        found.append(line.strip())
     return found
 
 
@@ -211,8 +202,8 @@ def test_every_key_renders_in_every_language_without_english_left(locale: str) -
         for variant in _variants(key):
             text = renderer.render(key, locale, _values(variant, key))
             assert text.strip(), f"{locale}/{key} renders empty"
-            for sentence, same in _english_sentences():
-                assert locale in same or sentence not in text, (
+            for sentence in _english_sentences():
+                assert sentence not in text, (
                     f"{locale}/{key} {variant}: English left in {text!r}: {sentence!r}"
                 )
 

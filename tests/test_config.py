@@ -157,8 +157,8 @@ def _paychat(
     "mutate",
     [
         lambda d: d["telegram"].update(per_chat_interval="0s"),
-        lambda d: d["locales"].update(available=["en", "pt_BR", "ta"]),
-        lambda d: d["locales"].update(default="ta", available=["ta", "en", "pt_BR"]),
+        lambda d: d["locales"].update(available=["en", "pt_BR", "hi", "bn", "ta"]),
+        lambda d: d["locales"].update(default="ta", available=["ta", "en", "pt_BR", "hi", "bn"]),
     ],
 )
 def test_every_command_stops_at_a_bad_config_with_one_line_and_exit_2(
