@@ -274,3 +274,18 @@ def test_a_report_that_cannot_be_written_stops_before_the_run(
         main(["test", "--junitxml", "/no/such/folder/report.xml"])
     assert stop.value.code == 2
     assert "cannot write /no/such/folder/report.xml" in capsys.readouterr().err
+
+
+def test_a_party_locale_must_be_an_installed_language(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace('43210"}', '43210", locale: pt_PT}') + "  - shop: hi\n")
+    assert "locale: pt_PT" in path.read_text()
+    problems = lint(path)
+    assert any("locale must be one of en, bn, en_XA, hi, pt_BR" in p.problem for p in problems)
+    assert not schema_accepts(path)
+
+
+def test_the_schema_lists_the_installed_languages() -> None:
+    from bot.catalogs import catalog_locales
+
+    party = SCHEMA["properties"]["parties"]["additionalProperties"]["properties"]
+    assert sorted(party["locale"]["enum"]) == sorted(catalog_locales())

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot.catalogs import catalog_locales
 from bot.render import template_keys
 from payments.rails.base import CALL_NAMES
 from sim.scenarios.loader import Node, NodeList, ScenarioError, load_yaml, where
@@ -85,6 +86,9 @@ class Linter:
                 self.fail(party, f"party {name!r}: role must be business or customer")
             if not party.get("phone"):
                 self.fail(party, f"party {name!r} needs a phone")
+            if "locale" in party and str(party["locale"]) not in catalog_locales():
+                installed = ", ".join(catalog_locales())
+                self.fail(party, f"party {name!r}: locale must be one of {installed}")
         self._given(doc.get("given") or {}, parties)
         for name in doc.get("invariants") or []:
             if name not in INVARIANTS:
