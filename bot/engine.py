@@ -25,7 +25,7 @@ from bot.outbox import Outbox
 from bot.render import Renderer, shared_renderer
 from core.clock import Clock, IdSource
 from core.errors import RuleRefused, StorageError, TemplateProblem
-from core.languages import guess_language, typed_digits
+from core.languages import PSEUDO, guess_language, typed_digits
 from core.messages import Button, Inbound, Outbound
 from core.money import Money
 from core.records import User
@@ -219,7 +219,7 @@ class Engine:
         locale = (
             user.locale
             if user
-            else guess_language(inbound.language, self.settings.locales.available)
+            else guess_language(inbound.language, (*self.settings.locales.available, *PSEUDO))
             or self.settings.locales.default
         )
         text = "" if say.kind == "delete" else self.renderer.render(say.key, locale, values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import Any
 
-from core.languages import guess_language
+from core.languages import PSEUDO, guess_language
 from core.names import NAME_LIMIT, clean_name
 from core.records import User
 from flows.machine import Btn, Flow, FlowModel
@@ -117,7 +117,8 @@ class Onboarding(FlowModel):
     def register(self) -> None:
         inbound, settings = self.ctx.inbound, self.ctx.settings
         offered = settings.languages(self.data["market"])  # the market's default first
-        locale = guess_language(inbound.language, offered) or offered[0]
+        # A pseudo-locale is never offered, but an app set to it exactly keeps it (testers).
+        locale = guess_language(inbound.language, (*offered, *PSEUDO)) or offered[0]
         user = User(
             inbound.user,
             self.data["role"],
