@@ -98,6 +98,13 @@ def parser() -> argparse.ArgumentParser:
         help="the SQLite file the demo writes: deleted (with its -wal and -shm) and created "
         "afresh at every run, 0600, its folder 0700 when created (default: %(default)s)",
     )
+    demo.add_argument(
+        "--lang",
+        default="en",
+        choices=["en", "pt_BR", "hi", "bn"],
+        help="play the story in this language: pt_BR is a Brazilian bakery paid by Pix, hi "
+        "and bn the Indian tea shop (default: %(default)s)",
+    )
     chat = command(
         "chat",
         "interactive multi-party simulator",
@@ -333,9 +340,9 @@ def _main(argv: list[str] | None) -> int:
         console.print(f"{args.config}: OK ({', '.join(settings.markets)})")
         return 0
     if args.command == "demo":
-        from sim.demo import run_demo
+        from sim.demo import SHOWCASES, run_demo
 
-        return asyncio.run(run_demo(settings, Path(args.db), console))
+        return asyncio.run(run_demo(settings, Path(args.db), console, SHOWCASES[args.lang]))
     if args.command == "telegram":
         from bot.telegram_main import run_bot
 

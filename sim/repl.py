@@ -15,7 +15,9 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from bot.catalogs import catalog_locales
 from core.clock import SecureIds
+from core.languages import autonym
 from core.records import User
 from core.settings import Settings
 from sim.app import session
@@ -46,6 +48,7 @@ HELP = """Anything you type is sent as the current party (a /command or text). S
   :advance 1h                    move the clock (s, m, h, d); due jobs fire
   :inject CALL OUTCOME [CODE|BY] [times=N]   queue a fault, e.g.
                                  :inject processor.authorize declined insufficient_funds
+  :lang pt_BR                    switch your language (en, pt_BR, hi, bn, or en_XA to test)
   :sms [NAME]                    read an SMS inbox
   :code                          type the code of your newest SMS (scripts cannot know it)
   :show [NAME]   :all            a chat, or every chat side by side
@@ -64,8 +67,9 @@ _USAGE = {
     "party": (3, ":party NAME ROLE PHONE [SHOWN NAME]"),
     "given": (2, ":given NAME KEY=VALUE ..."),
     "inject": (2, ":inject CALL OUTCOME [CODE|BY] [times=N]"),
+    "lang": (1, ":lang pt_BR"),
 }
-_ACTS = {"tap", "contact", "pin", "link", "bio", "code"}
+_ACTS = {"tap", "contact", "pin", "link", "bio", "code", "lang"}
 _NO_PARTY = "Add or pick a party first (:new NAME PHONE, :as NAME)."
 REOPENED = (
     "{db} has the parties of earlier sessions: :as NAME brings one back. "
@@ -242,6 +246,8 @@ class Repl:
             await self._seed({}, {args[0]: given_spec(args[1:])})
         elif name == "inject":
             sim.inject(args[0], *fault_spec(args[1:]))
+        elif name == "lang":
+            await self.language(me, args[0])
         elif name == "sms":
             party = sim.parties[await self._party(args[0] if args else me)]
             self.console.print("\n".join(party.sms) or "(no SMS)")
@@ -284,6 +290,17 @@ class Repl:
             if found:
                 return found[0]
         raise ValueError(f"{self.current} has no SMS with a code")
+
+    async def language(self, party: str, locale: str) -> None:
+        """The party's app language (what an unregistered party is first written in) and, once
+        registered, the language kept for them: any installed one, the pseudo-locale too."""
+        if locale not in catalog_locales():
+            raise ValueError(f"no language {locale!r}; installed: {', '.join(catalog_locales())}")
+        self.sim.parties[party].language = locale
+        if self.store is not None:
+            user_id = self.sim.user_id(party)
+            await self.store.run(lambda tx: tx.set_locale(user_id, locale))
+        self.console.print(f"{party} now reads {autonym(locale)} ({locale})", highlight=False)
 
     async def _party(self, name: str) -> str:
         if not name:

@@ -43,7 +43,7 @@ def test_every_option_of_every_command_says_what_it_means(name: str) -> None:
         (["telegram"], ["TELEGRAM_BOT_TOKEN", "database", "storage.path", "paychat.db"]),
         (["bench"], ["--durability", "synchronous", "power cut", "on disk"]),
         (["emulator"], ["--host", "address to serve on", "--token", "TELEGRAM_BOT_TOKEN"]),
-        (["demo"], ["--db", "created afresh"]),
+        (["demo"], ["--db", "created afresh", "--lang", "Brazilian bakery paid by Pix"]),
         (["chat"], ["--db", "kept between runs", "--fresh"]),
         ([], ["--config", "before or after the command"]),
     ],
@@ -78,3 +78,10 @@ def test_config_after_test_is_the_one_used(
     # The last one written wins.
     argv = ["--config", str(broken), "test", "--config", str(ROOT / "config.yaml")]
     assert main([*argv, "tests/scenarios/links"]) == 0
+
+
+def test_the_demo_plays_in_portuguese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--lang", "pt_BR", "--db", str(tmp_path / "demo.db")]) == 0
+    shown = capsys.readouterr().out
+    assert "Boas-vindas ao PayChat" in shown
+    assert "R$ 250,50" in shown

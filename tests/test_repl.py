@@ -56,6 +56,29 @@ async def test_a_person_onboards_two_parties_in_the_simulator(world: World) -> N
     assert await world.store.run(lambda tx: tx.user("asha")) is not None
 
 
+async def test_lang_switches_a_partys_language(world: World) -> None:
+    out = io.StringIO()
+    repl = Repl(world.sim, Console(file=out, width=200), world.store)
+    await repl.line(":new loja +551134567890 Loja")
+    await repl.line(":lang pt_BR")
+    await repl.line("/start")  # not registered yet: the app's language decides
+    await repl.line(":tap business")
+    await repl.line(":contact")
+    await repl.line("Loja")
+    await repl.line(":lang bn")  # registered: the kept language changes
+    await repl.line("/help")
+    await repl.line(":lang xx")
+    await repl.line(":all")
+    shown = out.getvalue()
+    assert "Boas-vindas ao PayChat" in shown
+    assert "Tudo pronto, Loja!" in shown
+    assert "আপনি যা করতে পারেন" in shown
+    assert "no language 'xx'" in shown
+    user = await world.store.run(lambda tx: tx.user("loja"))
+    assert user is not None
+    assert user.locale == "bn"
+
+
 def test_durations_are_read_like_the_scenarios() -> None:
     assert parse_duration("90s").total_seconds() == 90
     assert parse_duration("2d").days == 2
