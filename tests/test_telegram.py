@@ -287,6 +287,41 @@ async def test_a_restart_delivers_what_was_committed_but_not_sent(
     assert Button("x", "y")  # the value types are plain
 
 
+async def test_the_command_menu_is_set_in_every_language(
+    emulator: Emulator, settings: Settings, tmp_path: Path
+) -> None:
+    """setMyCommands once per language_code: Telegram shows a Brazilian's app the Portuguese
+    menu, a Bengali's the Bengali one, everyone else the English one."""
+    async with on_the_emulator(emulator, settings, tmp_path) as (_engine, transport):
+        await transport.start(polling=False, tick=0)
+        menus = emulator.state.commands_by_language
+        assert sorted(menus) == ["bn", "hi", "pt"]
+        english = {c["command"]: c["description"] for c in emulator.state.commands}
+        portuguese = {c["command"]: c["description"] for c in menus["pt"]}
+        assert english["language"] == "Change the language"
+        assert portuguese["language"] == "Mudar o idioma"
+        assert portuguese["request"] == "Cobrar um cliente"
+        assert {c["command"]: c["description"] for c in menus["bn"]}["pin"].startswith("পেমেন্ট")
+        assert set(portuguese) == set(english)
+        bot = await _bot(emulator)
+        async with bot:
+            shown = await bot.get_my_commands(language_code="hi")
+        assert [c.command for c in shown] == list(english)
+        assert shown[0].description != emulator.state.commands[0]["description"]
+
+
+def test_the_emulator_refuses_what_setmycommands_refuses() -> None:
+    from sim.telegram_api import ApiError, BotApi
+
+    api = BotApi()
+    with pytest.raises(ApiError, match="LANG_CODE_INVALID"):
+        api.api_setMyCommands({"commands": [], "language_code": "pt_BR"})
+    with pytest.raises(ApiError, match="BOT_COMMAND_DESCRIPTION_INVALID"):
+        api.api_setMyCommands({"commands": [{"command": "pay", "description": "x" * 257}]})
+    with pytest.raises(ApiError, match="BOT_COMMAND_INVALID"):
+        api.api_setMyCommands({"commands": [{"command": "Pay", "description": "Pay"}]})
+
+
 def _start_bot(tmp_path: Path, token: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`paychat telegram ARGS` in its own folder, with TELEGRAM_BOT_TOKEN set (or unset: "")."""
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
