@@ -63,8 +63,10 @@ def keys(sim: Simulator, party: str, since: int = 0) -> list[str]:
     return [e.key for e in sim.events[since:] if e.party == party]
 
 
-async def onboard(sim: Simulator, name: str, role: str, phone: str, shown: str = "") -> None:
-    sim.add_party(name, shown or name.capitalize(), phone=phone)
+async def onboard(
+    sim: Simulator, name: str, role: str, phone: str, shown: str = "", language: str = "en"
+) -> None:
+    sim.add_party(name, shown or name.capitalize(), language, phone=phone)
     await sim.text(name, "/start")
     await sim.tap(name, role)
     await sim.share_contact(name)

@@ -6,6 +6,7 @@ every button label and command description fits Telegram in every language."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from jinja2 import meta
@@ -63,24 +64,26 @@ def test_every_language_has_every_message_and_nothing_else(locale: str) -> None:
     assert sorted(map(str, have - pot)) == [], f"{locale} has messages no template uses"
 
 
+def _entries(locale: str) -> Iterator[tuple[Message, tuple[str, ...], tuple[str, ...]]]:
+    """Each message of a catalog with its ids and its translations, plural or not."""
+    for message in _catalog(locale):
+        if message.id:
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            yield message, ids, strings
+
+
 @pytest.mark.parametrize("locale", LANGUAGES)
 def test_no_entry_is_fuzzy_or_empty(locale: str) -> None:
-    for message in _catalog(locale):
-        if not message.id:
-            continue
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    for message, _, strings in _entries(locale):
         assert all(s.strip() for s in strings), f"{locale}: empty translation of {message.id!r}"
         assert not message.fuzzy, f"{locale}: fuzzy (unreviewed) translation of {message.id!r}"
 
 
 @pytest.mark.parametrize("locale", LANGUAGES)
 def test_translations_keep_exactly_the_placeholders(locale: str) -> None:
-    for message in _catalog(locale):
-        if not message.id:
-            continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+    for message, ids, strings in _entries(locale):
         wanted = set().union(*(PLACEHOLDER.findall(i) for i in ids))
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
         for string in strings:
             # A plural form may leave the count out ("one attempt"), nothing else.
             got = set(PLACEHOLDER.findall(string))

@@ -7,6 +7,7 @@ import re
 
 from core.settings import Settings
 from sim.simulator import Simulator
+from tests.conftest import onboard
 
 PLAIN = re.compile(r"\b[a-z]{4,}\b")
 # What is data, not words: names, banks, the card and UPI labels, links, commands.
@@ -23,12 +24,7 @@ async def test_the_showcase_reads_entirely_in_the_pseudo_locale(
     sim: Simulator, settings: Settings
 ) -> None:
     banks = set(settings.markets["IN"].banks)
-    sim.add_party("shop", "Chai Point", "en_XA", phone="+919876543210")
-    sim.add_party("asha", "Asha", "en_XA", phone="+919812345678")
-    await sim.text("shop", "/start")
-    await sim.tap("shop", "business")
-    await sim.share_contact("shop")
-    await sim.text("shop", "Chai Point")
+    await onboard(sim, "shop", "business", "+919876543210", "Chai Point", language="en_XA")
     await sim.text("shop", "/settings")
     await sim.tap("shop", "payments")
     await sim.tap("shop", "add_method")
@@ -38,9 +34,7 @@ async def test_the_showcase_reads_entirely_in_the_pseudo_locale(
     await sim.text("shop", code)
     await sim.tap("shop", label_contains="••••")
     await sim.tap("shop", "confirm")
-    await sim.text("asha", "/start")
-    await sim.tap("asha", "customer")
-    await sim.share_contact("asha")
+    await onboard(sim, "asha", "customer", "+919812345678", "Asha", language="en_XA")
     await sim.text("asha", "/pin")
     await sim.pin("asha", "2580")
     await sim.pin("asha", "2580")
