@@ -56,7 +56,9 @@ class TelegramSimulator(Simulator):
     def _joining(self, party: Party) -> None:
         uid = 7001 + len(self.ids)
         self.ids[party.name], self.names[str(uid)] = uid, party.name
-        self.emulator.add_user(uid, party.display_name, party.phone, party.language)
+        # As a Telegram app sends it: an IETF tag (pt-br), not the locale's name (pt_BR).
+        language_code = party.language.replace("_", "-").lower()
+        self.emulator.add_user(uid, party.display_name, party.phone, language_code)
 
     def _observe(self, delivery: Delivery) -> None:
         out = replace(delivery.out, to=self.names.get(delivery.out.to, delivery.out.to))
