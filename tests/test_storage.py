@@ -164,11 +164,13 @@ async def test_users_are_found_by_id_and_phone_and_a_unit_sees_its_own_writes(st
         tx.add_user(ASHA, NOW)
         added = tx.user("asha")
         tx.set_biometric("asha", True)
+        tx.set_locale("asha", "bn")  # /language: read back at once, in the same unit
         return [before, added, tx.user("asha")]
 
-    assert await store.run(work) == [None, ASHA, replace(ASHA, biometric=True)]
+    changed = replace(ASHA, biometric=True, locale="bn")
+    assert await store.run(work) == [None, ASHA, changed]
     enrolled = await store.run(lambda tx: tx.user_by_phone(ASHA.phone))
-    assert enrolled == replace(ASHA, biometric=True)
+    assert enrolled == changed
     assert await store.run(lambda tx: tx.user_by_phone("+10000000000")) is None
 
 
