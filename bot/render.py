@@ -35,7 +35,13 @@ from jinja2.runtime import Context
 
 from bot.catalogs import SOURCE_LOCALE, catalog_locales, translations
 from core.errors import ConfigError, TemplateProblem
-from core.languages import babel_name, formatting_locale, language_of, native_digits
+from core.languages import (
+    babel_name,
+    formatting_locale,
+    language_of,
+    native_digits,
+    shows_native_digits,
+)
 from core.money import Money, locale_of
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -66,6 +72,8 @@ def _catalog(ctx: Context) -> Translations:
 def _filled(ctx: Context, text: str, variables: dict[str, Any]) -> str:
     """A translated message with its placeholders filled: numbers in the reader's digits."""
     locale = ctx.get("_locale", SOURCE_LOCALE)
+    if not shows_native_digits(locale):  # most readers: the values as they are
+        return text % variables
     shown = {
         name: native_digits(str(value), locale)
         if isinstance(value, int) and not isinstance(value, bool)

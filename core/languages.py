@@ -34,6 +34,10 @@ def language_of(locale: str) -> str:
     return babel_name(locale).split("_")[0]
 
 
+def shows_native_digits(locale: str) -> bool:
+    return language_of(locale) in _SHOWN
+
+
 def native_digits(text: str, locale: str) -> str:
     """`text` with its Latin digits in the language's own, where the language shows them."""
     table = _SHOWN.get(language_of(locale))
