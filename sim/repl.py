@@ -48,7 +48,7 @@ HELP = """Anything you type is sent as the current party (a /command or text). S
   :advance 1h                    move the clock (s, m, h, d); due jobs fire
   :inject CALL OUTCOME [CODE|BY] [times=N]   queue a fault, e.g.
                                  :inject processor.authorize declined insufficient_funds
-  :lang pt_BR                    switch your language (en, pt_BR, hi, bn, or en_XA to test)
+  :lang pt_BR                    switch your language (as /language does; en_XA to test)
   :sms [NAME]                    read an SMS inbox
   :code                          type the code of your newest SMS (scripts cannot know it)
   :show [NAME]   :all            a chat, or every chat side by side
@@ -293,12 +293,22 @@ class Repl:
 
     async def language(self, party: str, locale: str) -> None:
         """The party's app language (what an unregistered party is first written in) and, once
-        registered, the language kept for them: any installed one, the pseudo-locale too."""
+        registered, the language kept for them. A language the party's market offers is chosen
+        as a person would, with `/language <locale>` (so a recording replays it); any other
+        installed one, the pseudo-locale too, is set directly, for trying it out."""
         if locale not in catalog_locales():
             raise ValueError(f"no language {locale!r}; installed: {', '.join(catalog_locales())}")
         self.sim.parties[party].language = locale
-        if self.store is not None:
-            user_id = self.sim.user_id(party)
+        user_id = self.sim.user_id(party)
+        if self.store is None:
+            return
+        user = await self.store.run(lambda tx: tx.user(user_id))
+        if user is None:
+            pass  # not registered yet: onboarding reads the app's language
+        elif self.world is not None and locale in self.world.settings.languages(user.market):
+            await self.sim.text(party, f"/language {locale}")
+            return
+        else:
             await self.store.run(lambda tx: tx.set_locale(user_id, locale))
         self.console.print(f"{party} now reads {autonym(locale)} ({locale})", highlight=False)
 

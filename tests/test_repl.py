@@ -58,20 +58,23 @@ async def test_a_person_onboards_two_parties_in_the_simulator(world: World) -> N
 
 async def test_lang_switches_a_partys_language(world: World) -> None:
     out = io.StringIO()
-    repl = Repl(world.sim, Console(file=out, width=200), world.store)
+    repl = Repl(world.sim, Console(file=out, width=200), world.store, world=world)
     await repl.line(":new loja +551134567890 Loja")
     await repl.line(":lang pt_BR")
     await repl.line("/start")  # not registered yet: the app's language decides
     await repl.line(":tap business")
     await repl.line(":contact")
     await repl.line("Loja")
-    await repl.line(":lang bn")  # registered: the kept language changes
+    await repl.line(":lang en")  # offered in Brazil: chosen as a person would, with /language
+    await repl.line(":lang bn")  # not offered there: set directly, to try it out
     await repl.line("/help")
     await repl.line(":lang xx")
     await repl.line(":all")
     shown = out.getvalue()
     assert "Boas-vindas ao PayChat" in shown
     assert "Tudo pronto, Loja!" in shown
+    assert "PayChat now writes to you in English" in shown
+    assert [e.key for e in world.sim.events].count("language.set") == 1
     assert "আপনি যা করতে পারেন" in shown
     assert "no language 'xx'" in shown
     user = await world.store.run(lambda tx: tx.user("loja"))
