@@ -46,7 +46,7 @@ POT := $(LOCALES)/messages.pot
 i18n: $(STAMP)
 	@$(BIN)/pybabel -q extract -F babel.cfg -c TRANSLATORS: --project=PayChat --version=0.1 \
 		--copyright-holder=PayChat -w 99 -o $(POT) bot/templates
-	@$(BIN)/pybabel -q update -i $(POT) -d $(LOCALES) -D messages -w 99
+	@$(BIN)/pybabel -q update -i $(POT) -d $(LOCALES) -D messages -w 99 --ignore-pot-creation-date
 	@$(BIN)/python -m bot.pseudo
 	@for po in $(LOCALES)/*/LC_MESSAGES/messages.po; do \
 		lang=$${po#$(LOCALES)/}; lang=$${lang%%/*}; printf '%-6s ' $$lang; \

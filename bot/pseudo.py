@@ -43,7 +43,15 @@ def pseudo(text: str) -> str:
 
 def build(template: Catalog) -> Catalog:
     # Not a CLDR locale: Babel keeps its name and gives it English plural rules.
-    catalog = Catalog(locale=LOCALE, domain="messages", project="PayChat", version="0.1")
+    catalog = Catalog(
+        locale=LOCALE,
+        domain="messages",
+        project="PayChat",
+        version="0.1",
+        creation_date=template.creation_date,  # changes only when the template does
+        revision_date=template.creation_date,
+        fuzzy=False,
+    )
     for message in template:
         if not message.id:
             continue
