@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -50,6 +50,17 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def hash_pool() -> ThreadPoolExecutor:
+    """Threads for PIN hashes. One core stays the writer's: a PIN hash running on it stalls
+    every event in the batch (measured on 2 cores: p99 of *all* events 17-22 ms with two hash
+    threads, 9-12 ms with one, for ~10% less throughput when saturated)."""
+    return ThreadPoolExecutor(
+        max_workers=max(1, _cores() - 1),
+        thread_name_prefix="pin-hash",
+        initializer=block_signals,  # Ctrl+C and SIGTERM belong to the main thread
+    )
+
+
 def _maybe_pin(inbound: Inbound) -> bool:
     text = inbound.text
     return (
@@ -80,9 +91,12 @@ class Engine:
         renderer: Renderer | None = None,
         *,
         link_base: str,
+        hashing: Executor | None = None,
     ) -> None:
         """`link_base`: what a payment link's token is appended to (`bot.runtime` decides it:
-        from the settings, or from the bot Telegram says it is)."""
+        from the settings, or from the bot Telegram says it is). `hashing`: the PIN-hash
+        threads, when they outlive this engine (the scenario runner's engines, one per case,
+        share one pool: `hash_pool`); by default the engine makes its own and stops it."""
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -99,20 +113,15 @@ class Engine:
             Money(1, market.currency).format(market.locale, market.currency_symbol)
         self._pin_salts: dict[str, tuple[bytes, bytes]] = {}  # saves a read per PIN event
         self._pepper = b""
-        # One core stays the writer's: a PIN hash running on it stalls every event in the batch
-        # (measured on 2 cores: p99 of *all* events 17-22 ms with two hash threads, 9-12 ms with
-        # one, for ~10% less throughput when saturated).
-        self._hashing = ThreadPoolExecutor(
-            max_workers=max(1, _cores() - 1),
-            thread_name_prefix="pin-hash",
-            initializer=block_signals,  # Ctrl+C and SIGTERM belong to the main thread
-        )
+        self._own_hashing = hashing is None
+        self._hashing = hashing or hash_pool()
         self.outbox = Outbox(store)
 
     def close(self) -> None:
-        """Stop the PIN-hash threads (a hash under way finishes first). The store is not the
-        engine's to close: whoever opened it closes it (`bot.runtime.open_engine`)."""
-        self._hashing.shutdown(wait=True, cancel_futures=True)
+        """Stop the PIN-hash threads it made (a hash under way finishes first). The store is
+        not the engine's to close: whoever opened it closes it (`bot.runtime.open_engine`)."""
+        if self._own_hashing:
+            self._hashing.shutdown(wait=True, cancel_futures=True)
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         inbound = _read_digits(inbound)

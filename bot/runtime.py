@@ -13,7 +13,9 @@ telegram`, `chat`, `demo`, `test`, `bench`) and every test that needs an engine 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
+from functools import cache
 
 from bot.engine import Engine
 from bot.render import check_locales
@@ -31,8 +33,15 @@ def deep_link_base(bot_username: str) -> str:
 
 def check_settings(settings: Settings) -> None:
     """What `core.settings` cannot know when it loads the file, checked before anything opens:
-    every configured language has templates (a `ConfigError` naming the key)."""
-    check_locales(settings.locales.available, settings.locales.default)
+    every configured language has templates (a `ConfigError` naming the key). Checked once per
+    process for the same languages: it lists the template folders, and a scenario run opens an
+    engine per case."""
+    _check_locales(settings.locales.available, settings.locales.default)
+
+
+@cache  # only checks that passed are kept: a `ConfigError` is raised again each time
+def _check_locales(available: tuple[str, ...], default: str) -> None:
+    check_locales(available, default)
 
 
 @asynccontextmanager
@@ -45,11 +54,13 @@ async def open_engine(
     rails: Rails | None = None,
     link_base: str | None = None,
     record: list[Statements] | None = None,
+    hashing: Executor | None = None,
 ) -> AsyncIterator[Engine]:
     """`link_base`: where payment links point; by default the deep link of the configured
     `telegram.bot_username` (the simulator's links). The Telegram transport passes the bot's
     real username, from getMe. `record`: `paychat bench` only; every statement the engine's
-    committed units run is appended to it, one list per unit (see `SqliteStore.open`)."""
+    committed units run is appended to it, one list per unit (see `SqliteStore.open`).
+    `hashing`: PIN-hash threads that outlive the engine (see `Engine`); by default its own."""
     check_settings(settings)
     store = await SqliteStore.open(db_path, settings.storage.synchronous, record=record)
     try:
@@ -60,6 +71,7 @@ async def open_engine(
             ids,
             rails,
             link_base=link_base or deep_link_base(settings.telegram.bot_username),
+            hashing=hashing,
         )
         try:
             yield engine

@@ -174,9 +174,8 @@ class Simulator:
 
     def was_deleted(self, party: str, key: str) -> bool:
         """Whether the bot deleted the party's own message (a typed PIN or card number)."""
-        return any(
-            m.ref == InboundMessage(key).pack() and m.deleted for m in self.parties[party].chat
-        )
+        ref = InboundMessage(key).pack()
+        return any(m.ref == ref and m.deleted for m in self.parties[party].chat)
 
     async def together(self, actions: list[tuple[str, InboundKind, str, dict[str, Any]]]) -> None:
         """Deliver several events before delivering any reply (double taps, races)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+from functools import cache
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -67,7 +68,7 @@ class Sealer:
         if secret := os.environ.get(ENV_KEY):
             return cls._checked(secret.encode(), ENV_KEY)
         if db_path == ":memory:":
-            return cls(Fernet.generate_key())
+            return cls(_memory_key())
         legacy = legacy_key_file(db_path)
         if legacy.is_file():
             log.warning(
@@ -118,6 +119,14 @@ class Sealer:
             self._opened.clear()
         self._opened[bytes(blob)] = opened
         return opened
+
+
+@cache
+def _memory_key() -> bytes:
+    """One key per process for its in-memory databases, which live and die with the process
+    (and the key with them): the same pepper in every scenario world lets a run keep the PIN
+    hashes it seeds (`sim/scenarios/world.py`) instead of paying scrypt for each case."""
+    return Fernet.generate_key()
 
 
 def _create_key(path: Path) -> None:

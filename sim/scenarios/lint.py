@@ -9,6 +9,7 @@ An unknown key is never ignored: the runner reads only the keys it knows, so a t
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,14 @@ class Linter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[ScenarioError] = []
-        self.keys = template_keys()
+        self.keys = _message_keys()
         self.parties: set[str] = set()
+        self.read: list[tuple[Path, object]] = []  # every file parsed, and what it parsed to
+
+    def load(self, path: Path) -> Any:
+        doc = load_yaml(path)
+        self.read.append((path, doc))
+        return doc
 
     def fail(self, node: object, message: str, parent: object = None) -> None:
         file, line = where(node, parent if isinstance(parent, Node | NodeList) else None)
@@ -61,7 +68,7 @@ class Linter:
 
     def run(self) -> list[ScenarioError]:
         try:
-            doc = load_yaml(self.path)
+            doc = self.load(self.path)
         except ScenarioError as exc:
             return [exc]
         if not isinstance(doc, Node):
@@ -344,7 +351,7 @@ class Linter:
             self.fail(step, "include cycle: " + " -> ".join(p.name for p in [*chain, target]))
             return
         try:
-            partial = load_yaml(written)
+            partial = self.load(written)
         except ScenarioError as exc:
             self.problems.append(ScenarioError(step.file, step.line, f"include: {exc}"))
             return
@@ -485,5 +492,32 @@ def _count(value: object) -> bool:
     return _var(value) or (type(value) is int and value >= 0)
 
 
+# Problems by file, with the parsed documents they were found in: a parametrized file is
+# linted once per case, and a file is linted again only when it or a partial it includes
+# changed (`load_yaml` gives the same object for the same text).
+_LINTED: dict[Path, tuple[list[tuple[Path, object]], list[ScenarioError]]] = {}
+_LINTED_KEPT = 4096
+
+
+@cache
+def _message_keys() -> set[str]:
+    return template_keys()
+
+
+def _unchanged(read: list[tuple[Path, object]]) -> bool:
+    try:
+        return all(load_yaml(path) is doc for path, doc in read)
+    except ScenarioError:
+        return False
+
+
 def lint(path: Path) -> list[ScenarioError]:
-    return Linter(path).run()
+    cached = _LINTED.get(path)
+    if cached is not None and _unchanged(cached[0]):
+        return list(cached[1])
+    linter = Linter(path)
+    problems = linter.run()
+    if len(_LINTED) >= _LINTED_KEPT:
+        _LINTED.clear()
+    _LINTED[path] = (linter.read, list(problems))
+    return problems

@@ -4,6 +4,7 @@ failure can point at the step that caused it."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,19 +76,48 @@ def _loader(file: str) -> type[yaml.SafeLoader]:
     return Loader
 
 
+# Parsed files by path, with the file's stamp and text: a run reads each file and its includes
+# several times per case (collection, lint, the run, the transport check), and parsing is most
+# of what that costs. A file whose stamp changed is read again and parsed again if its text
+# did; a stamp from the last two seconds is not trusted (a same-size rewrite within the file
+# system's clock tick would keep it), so a file that was just written is always read.
+_PARSED: dict[str, tuple[tuple[int, int, int, int], str, Any]] = {}
+_PARSED_KEPT = 4096
+_RACY_NS = 2_000_000_000
+
+
 def load_yaml(path: Path) -> Any:
+    """The parsed file. The same text gives the same object: callers must not modify it."""
     file = os.path.normpath(path)
+    cached = _PARSED.get(file)
     try:
+        found = os.stat(file)
+        # ctime changes with every write and every utime: a file set back to an old mtime
+        # after a rewrite still shows it.
+        stamp = (found.st_mtime_ns, found.st_ctime_ns, found.st_size, found.st_ino)
+        if (
+            cached is not None
+            and cached[0] == stamp
+            and time.time_ns() - max(found.st_mtime_ns, found.st_ctime_ns) > _RACY_NS
+        ):
+            return cached[2]
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(file, 0, f"cannot read: {exc.strerror}") from None
+    if cached is not None and cached[1] == text:
+        _PARSED[file] = (stamp, text, cached[2])
+        return cached[2]
     try:
-        return yaml.load(text, Loader=_loader(file))  # SafeLoader subclass
+        doc = yaml.load(text, Loader=_loader(file))  # SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise ScenarioError(
             file, mark.line + 1 if mark else 0, f"not valid YAML: {exc.problem}"
         ) from None
+    if len(_PARSED) >= _PARSED_KEPT:
+        _PARSED.clear()
+    _PARSED[file] = (stamp, text, doc)
+    return doc
 
 
 def where(node: object, fallback: Node | NodeList | None = None) -> tuple[str, int]:

@@ -4,15 +4,16 @@ and the parties and `given` state seeded directly (no onboarding replayed)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
 import phonenumbers
 
-from bot.engine import Engine
+from bot.engine import Engine, hash_pool
 from bot.runtime import open_engine
 from core.clock import IdSource, SeededIds, VirtualClock
 from core.money import Money
@@ -48,18 +49,36 @@ async def open_world(
     settings: Settings, start: datetime, seed: int = 0, db: str = ":memory:"
 ) -> AsyncIterator[World]:
     clock, ids, rails = VirtualClock(start), SeededIds(seed), Rails.simulated()
-    async with open_engine(settings, db, clock=clock, ids=ids, rails=rails) as engine:
+    async with open_engine(
+        settings, db, clock=clock, ids=ids, rails=rails, hashing=_shared_hash_pool()
+    ) as engine:
         sim = Simulator(engine, engine.outbox, clock, rails)
         yield World(sim, engine, engine.store, clock, ids, rails, settings)
 
 
+@cache
+def _shared_hash_pool() -> ThreadPoolExecutor:
+    """One pool of PIN-hash threads for every world of this process: starting and joining a
+    thread per case cost more than the case's PIN checks. Idle threads end with the process."""
+    return hash_pool()
+
+
 def _e164(phone: str, node: object) -> tuple[str, str]:
+    found = _parsed_phone(phone)
+    if found is None:
+        raise ScenarioError(*where(node), f"{phone!r} is not a valid phone number")
+    return found
+
+
+@lru_cache(maxsize=1024)  # a run seeds the same few numbers in every case
+def _parsed_phone(phone: str) -> tuple[str, str] | None:
+    """(E.164, region) of a valid number, else None."""
     try:
         number = phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ScenarioError(*where(node), f"{phone!r} is not a valid phone number")
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
     return (
         phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         phonenumbers.region_code_for_number(number) or "",
@@ -99,6 +118,15 @@ async def seed(world: World, parties: dict[str, Any], given: dict[str, Any]) -> 
         world.sim.seeded(name, spec)
 
 
+@lru_cache(maxsize=256)
+def seeded_pin(pin: str, pepper: bytes, cost: int) -> tuple[bytes, bytes]:
+    """The (hash, salt) a `given` PIN is stored with: made once per process for each PIN,
+    pepper and cost, so every party seeded with that PIN shares its salt. In-memory worlds share
+    one pepper per process (`storage.sealer`), so a run pays scrypt once per PIN, not once per
+    case; entering the PIN in a step is still checked by scrypt at the configured cost."""
+    return hash_pin(pin, pepper, cost=cost)
+
+
 def _add_user(user: User, now: datetime, tx: UserRows) -> None:
     tx.add_user(user, now)
 
@@ -120,7 +148,7 @@ def _given(world: World, name: str, spec: Node, tx: TxWithRails) -> None:
         tx.set_payout(user.id, bank, account.id, now)
     if pin := spec.get("pin"):
         tx.set_pin(
-            user.id, *hash_pin(str(pin), tx.pin_pepper(), cost=settings.security.pin_hash_cost)
+            user.id, *seeded_pin(str(pin), tx.pin_pepper(), settings.security.pin_hash_cost)
         )
     if spec.get("biometric"):
         tx.set_biometric(user.id, True)

@@ -1,0 +1,108 @@
+"""What makes a scenario case cheap to start keeps it a fresh, real world: a copied migrated
+database that shares nothing with the next case, parsed files and lint results kept only while
+the files are unchanged, seeded PIN hashes that still verify (and refuse) like any other, and a
+PIN-hash pool that outlives the engines sharing it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from bot.engine import hash_pool
+from bot.runtime import open_engine
+from core.clock import SeededIds, VirtualClock
+from core.settings import Settings
+from payments.pin import verify_pin
+from sim.scenarios.lint import lint
+from sim.scenarios.loader import load_yaml
+from sim.scenarios.world import seeded_pin
+from storage.base import InboxRows
+from storage.sqlite import SqliteStore, fresh_memory_database, migrations
+from tests.conftest import START
+
+
+def test_a_fresh_memory_database_is_fully_migrated() -> None:
+    conn = fresh_memory_database()
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    assert version == migrations()[-1][0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"users", "outbox", "payments", "ledger"} <= tables
+    conn.close()
+
+
+async def test_memory_stores_share_nothing() -> None:
+    first, second = await SqliteStore.open(":memory:"), await SqliteStore.open(":memory:")
+    try:
+        assert await first.run(lambda tx: tx.claim("k", START)) is True
+        # The template the second was copied from was never written: the key is new there.
+        assert await second.run(lambda tx: tx.claim("k", START)) is True
+        assert await first.run(lambda tx: tx.claim("k", START)) is False
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_memory_unit_that_fails_leaves_nothing() -> None:
+    store = await SqliteStore.open(":memory:")
+
+    def bad(tx: InboxRows) -> None:
+        tx.claim("bad", START)
+        raise RuntimeError("boom")
+
+    try:
+        results = await asyncio.gather(store.run(bad), return_exceptions=True)
+        assert isinstance(results[0], RuntimeError)
+        assert await store.run(lambda tx: tx.claim("bad", START)) is True
+    finally:
+        await store.close()
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text)
+    # The same size and modification time as before: only the text tells them apart.
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+
+
+def test_a_parsed_file_is_parsed_again_when_its_text_changes(tmp_path: Path) -> None:
+    path = tmp_path / "a.convo.yaml"
+    _write(path, "name: one\n")
+    assert load_yaml(path) == {"name": "one"}
+    assert load_yaml(path) is load_yaml(path)  # unchanged: the same parse
+    _write(path, "name: two\n")
+    assert load_yaml(path) == {"name": "two"}
+
+
+def test_lint_sees_a_change_in_an_included_partial(tmp_path: Path) -> None:
+    (tmp_path / "part.yaml").write_text("steps:\n  - shop: /start\n")
+    main = tmp_path / "m.convo.yaml"
+    main.write_text(
+        "version: 1\nparties:\n  shop: {role: business, phone: '+91 98765 43210'}\n"
+        "steps:\n  - include: part.yaml\n"
+    )
+    assert lint(main) == []
+    (tmp_path / "part.yaml").write_text("steps:\n  - shop: /start\n    expct: {}\n")
+    assert [p.problem for p in lint(main)] == ["unknown step key 'expct' (not a declared party)"]
+
+
+def test_a_seeded_pin_is_a_real_hash_of_that_pin(settings: Settings) -> None:
+    cost = settings.security.pin_hash_cost
+    stored, salt = seeded_pin("2580", b"pepper", cost)
+    assert seeded_pin("2580", b"pepper", cost) == (stored, salt)  # made once per process
+    assert verify_pin("2580", stored, salt, b"pepper")
+    assert not verify_pin("2581", stored, salt, b"pepper")
+    assert not verify_pin("2580", stored, salt, b"other pepper")
+    assert stored[0] & 0x7F == cost  # at the configured cost
+
+
+async def test_a_shared_hash_pool_outlives_its_engines(settings: Settings) -> None:
+    pool = hash_pool()
+    try:
+        for _ in range(2):
+            async with open_engine(
+                settings, ":memory:", clock=VirtualClock(START), ids=SeededIds(0), hashing=pool
+            ):
+                pass
+        assert pool.submit(lambda: 42).result() == 42  # not shut down by either engine
+    finally:
+        pool.shutdown()
