@@ -237,6 +237,12 @@ def parser() -> argparse.ArgumentParser:
         "--no-scenarios", action="store_true", help="skip the scenarios-per-second figure"
     )
     bench.add_argument(
+        "--scenarios-only",
+        action="store_true",
+        help="only the scenarios-per-second figure: tests/scenarios in the simulator, in this "
+        "process, once to warm up and then timed (at --pin-cost when given)",
+    )
+    bench.add_argument(
         "--latency-seconds",
         type=_seconds,
         default=10.0,
@@ -362,6 +368,16 @@ def _main(argv: list[str] | None) -> int:
             settings.telegram.bot_username,
             duplicates=args.duplicates,
         )
+    if args.command == "bench" and args.scenarios_only:
+        from sim.bench import scenario_rate
+
+        count, seconds, cpu = asyncio.run(scenario_rate(settings, args.pin_cost))
+        console.out(
+            f"scenarios / s (tests/scenarios): {count / seconds:.1f} "
+            f"({count} cases in {seconds:.2f} s, {cpu:.2f} s of CPU)",
+            highlight=False,
+        )
+        return 0
     if args.command == "bench":
         from sim.bench import report, run
 
