@@ -28,6 +28,7 @@ from core.errors import InvariantBroken
 from core.messages import Inbound, OutboundKind
 from core.records import User
 from core.refs import InboundMessage
+from flows import observers
 
 if TYPE_CHECKING:
     from core.clock import IdSource
@@ -113,6 +114,8 @@ class Ctx:
         **vars: Any,
     ) -> None:
         """Record a reply. Keyword arguments other than these controls are template values."""
+        if observers.said_listeners:
+            observers.said(key)
         self.says.append(
             Say(
                 key,
@@ -243,9 +246,14 @@ def compile_steps(
 
 
 def fire_steps(table: dict[str, dict[str, list[Step]]], model: Any, trigger: str) -> bool:
+    return fire_step(table, model, trigger) is not None
+
+
+def fire_step(table: dict[str, dict[str, list[Step]]], model: Any, trigger: str) -> Step | None:
+    """The step that fired (its conditions held), or None when none did."""
     steps = table.get(model.state.name, {}).get(trigger)
     if not steps:
-        return False
+        return None
     for step in steps:
         for call in step.prepare:
             call(model)
@@ -260,8 +268,8 @@ def fire_steps(table: dict[str, dict[str, list[Step]]], model: Any, trigger: str
                     call(model)
             for call in step.after:
                 call(model)
-            return True
-    return False
+            return step
+    return None
 
 
 class Flow:
@@ -294,7 +302,24 @@ class Flow:
         self.steps = compile_steps(self.machine, states, model)
 
     def fire(self, model: FlowModel, trigger: str) -> bool:
-        return fire_steps(self.steps, model, trigger)
+        source = model.state.name
+        step = fire_step(self.steps, model, trigger)
+        if step is None:
+            return False
+        if observers.fired_listeners:
+            dest = source if step.dest is None else step.dest.name
+            observers.fired(self.name, source, trigger, dest)
+        return True
+
+    def transitions_list(self) -> list[tuple[str, str, str]]:
+        """Every (source, trigger, destination) the Machine defines, in definition order, each
+        once; an internal transition's destination is its source."""
+        found: dict[tuple[str, str, str], None] = {}
+        for trigger, event in self.machine.events.items():
+            for source, transitions in event.transitions.items():
+                for t in transitions:
+                    found[(source, trigger, t.dest or source)] = None
+        return list(found)
 
     def load(self, ctx: Ctx, state: str, data: dict[str, Any]) -> FlowModel:
         return self.model(ctx, self.states[state], data)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from core.errors import ConfigError, PayChatError
 from core.settings import Settings, load_settings
+from sim.scenarios.report_options import add_report_options, reports_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +142,8 @@ def parser() -> argparse.ArgumentParser:
         "test",
         "run conversation scenarios (*.convo.yaml)",
         "Run conversation scenarios (the format: docs/scenarios.md). Exit 0 when all passed, 1 "
-        "when a case failed, 2 for a bad argument or file, 5 when nothing was selected.",
+        "when a case failed, 2 for a bad argument or file, 5 when nothing was selected, 6 when "
+        "every case passed but flow coverage was below --fail-under.",
     )
     test.add_argument(
         "paths",
@@ -184,6 +186,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder for the transcripts of failing cases (default: %(default)s)",
     )
+    add_report_options(test, _writable)
     command(
         "diagrams",
         "write each flow's state diagram to docs/flows.md",
@@ -418,6 +421,7 @@ def _main(argv: list[str] | None) -> int:
                 args.junitxml,
                 args.artifacts,
                 args.via,
+                reports_of(args),
             )
         except FileNotFoundError as exc:
             print(f"paychat: {exc}", file=sys.stderr)

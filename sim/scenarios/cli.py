@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import xml.etree.ElementTree as ET
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +14,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from core.settings import Settings
+from sim.coverage import BELOW_FAIL_UNDER, Coverage, recording
+from sim.coverage_report import outputs
 from sim.scenarios.lint import lint
 from sim.scenarios.loader import Case, ScenarioError, cases, load_yaml
 from sim.scenarios.runner import CaseResult, run_case
@@ -62,6 +66,26 @@ def run_lint(paths: list[str], console: Console) -> int:
     return 1 if problems else 0
 
 
+@dataclass(frozen=True)
+class Reports:
+    """What `paychat test` produces besides its own lines: flow coverage (a table; JSON;
+    the diagrams marked; a floor below which the run fails) and the HTML report."""
+
+    coverage: bool = False
+    coverage_json: str | None = None
+    coverage_md: str | None = None
+    fail_under: float | None = None
+    html: str | None = None
+
+    @property
+    def wants_coverage(self) -> bool:
+        return (
+            self.coverage
+            or bool(self.coverage_json or self.coverage_md)
+            or (self.fail_under is not None)
+        )
+
+
 def run_tests(
     settings: Settings,
     paths: list[str],
@@ -72,6 +96,45 @@ def run_tests(
     junitxml: str | None,
     artifacts: str,
     via: str = "simulator",
+    reports: Reports | None = None,
+) -> int:
+    reports = reports or Reports()
+    coverage = Coverage()
+    with recording(coverage) if reports.wants_coverage else nullcontext(coverage):
+        code = _run_tests(
+            settings,
+            paths,
+            console,
+            keyword,
+            tags,
+            first_failure,
+            junitxml,
+            artifacts,
+            via,
+            reports,
+        )
+    if code in (0, 1) and reports.wants_coverage:
+        summary = outputs(coverage, console, reports.coverage_json, reports.coverage_md)
+        if reports.fail_under is not None and summary.percent < reports.fail_under:
+            console.print(
+                f"[red]flow coverage {summary.percent:.1f}% is below --fail-under "
+                f"{reports.fail_under:g}%[/red]"
+            )
+            return code or BELOW_FAIL_UNDER
+    return code
+
+
+def _run_tests(
+    settings: Settings,
+    paths: list[str],
+    console: Console,
+    keyword: str | None,
+    tags: list[str],
+    first_failure: bool,
+    junitxml: str | None,
+    artifacts: str,
+    via: str,
+    reports: Reports,
 ) -> int:
     all_cases: list[Case] = []
     for path in scenario_files(paths):
@@ -116,6 +179,10 @@ def run_tests(
         console.print(result.report, markup=False, highlight=False)
     if junitxml:
         _junit(results, junitxml, elapsed)
+    if reports.html:
+        from sim.scenarios.html_report import write_html
+
+        write_html(results, reports.html, elapsed, via)
     rate = len(results) / elapsed if elapsed else 0.0
     passed = len(results) - len(failed) - len(skipped)
     console.print(f"[dim]{rate:.1f} scenarios/s, {elapsed:.2f}s[/dim]")

@@ -5,18 +5,26 @@ installed runs scenario files beside unit tests. Options: `--paychat-config` (de
 `config.yaml` in the rootdir), `--paychat-artifacts` (where failing transcripts go) and
 `--paychat-via` (`simulator`, `telegram` through the real adapter and the Bot API emulator, or
 `both`: each case twice; a case the transport cannot run is reported skipped, with why).
+`--paychat-coverage` (with `-json FILE`, `-md FILE`, `--paychat-fail-under N`) reports the flow
+coverage of the scenario items (not of unit tests), merged over pytest-xdist's workers: each
+worker sends its own to the controller when it finishes (`workeroutput`), which reports once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Generator, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from core.settings import Settings, load_settings
+from sim.coverage import BELOW_FAIL_UNDER, Coverage, Summary, recording, summarise
+from sim.coverage_report import markdown, print_table, write_json
 from sim.errors import SimError
 from sim.scenarios.loader import Case, ScenarioError, cases
 from sim.scenarios.python_api import ConvoWorld
@@ -32,11 +40,89 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="folder for the transcripts of failing scenarios",
     )
     group.addoption(
+        "--paychat-coverage",
+        action="store_true",
+        help="flow coverage of the scenarios: which transitions of each flow and which "
+        "message keys they exercised (merged over pytest-xdist workers)",
+    )
+    group.addoption(
+        "--paychat-coverage-json", metavar="FILE", help="also write the coverage as JSON"
+    )
+    group.addoption(
+        "--paychat-coverage-md",
+        metavar="FILE",
+        help="also write the flows' diagrams with the transitions never exercised marked",
+    )
+    group.addoption(
+        "--paychat-fail-under",
+        type=float,
+        metavar="N",
+        help="exit 6 when every test passed but the scenarios exercised fewer than N%% of "
+        "the flows' transitions",
+    )
+    group.addoption(
         "--paychat-via",
         choices=["simulator", "telegram", "both"],
         default="simulator",
         help="run each scenario in the simulator, through the Telegram adapter, or both",
     )
+
+
+_COVERAGE = pytest.StashKey[Coverage]()
+_SUMMARY = pytest.StashKey[Summary]()
+_WORKER_KEY = "paychat_coverage"
+
+
+def _wants_coverage(config: pytest.Config) -> bool:
+    return bool(
+        config.getoption("--paychat-coverage")
+        or config.getoption("--paychat-coverage-json")
+        or config.getoption("--paychat-coverage-md")
+        or config.getoption("--paychat-fail-under") is not None
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _wants_coverage(config):
+        config.stash[_COVERAGE] = Coverage()
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook, on the controller
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    found = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if found is not None and _COVERAGE in node.config.stash:
+        node.config.stash[_COVERAGE].merge(Coverage.from_json(found))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if _COVERAGE not in config.stash:
+        return
+    coverage = config.stash[_COVERAGE]
+    if hasattr(config, "workeroutput"):  # an xdist worker: the controller merges and reports
+        config.workeroutput[_WORKER_KEY] = coverage.to_json()
+        return
+    summary = config.stash[_SUMMARY] = summarise(coverage)
+    floor = config.getoption("--paychat-fail-under")
+    if floor is not None and summary.percent < floor and session.exitstatus == 0:
+        session.exitstatus = BELOW_FAIL_UNDER
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if _SUMMARY not in config.stash:
+        return
+    summary = config.stash[_SUMMARY]
+    text = io.StringIO()
+    out = Console(file=text, width=terminalreporter._tw.fullwidth, force_terminal=False)
+    print_table(summary, out)
+    floor = config.getoption("--paychat-fail-under")
+    if floor is not None and summary.percent < floor:
+        out.print(f"flow coverage {summary.percent:.1f}% is below --paychat-fail-under {floor:g}%")
+    terminalreporter.write(text.getvalue())
+    if path := config.getoption("--paychat-coverage-json"):
+        write_json(summary, Path(path))
+    if path := config.getoption("--paychat-coverage-md"):
+        Path(path).write_text(markdown(config.stash[_COVERAGE]), encoding="utf-8")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
@@ -92,7 +178,9 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         artifacts = Path(self.config.getoption("--paychat-artifacts"))
-        result = asyncio.run(run_case(self.case, _settings(self.config), artifacts, self.via))
+        coverage = self.config.stash.get(_COVERAGE, None)
+        with recording(coverage) if coverage is not None else nullcontext():
+            result = asyncio.run(run_case(self.case, _settings(self.config), artifacts, self.via))
         if result.skipped:
             pytest.skip(result.skipped)
         if not result.passed:
