@@ -46,6 +46,26 @@ class CaseResult:
     steps: int = 0
     transcript: list[str] = field(default_factory=list)
     skipped: str = ""  # why the case was not run on this transport (it has not failed)
+    # For the HTML report: each step's actions and what the parties saw, and a failure's place,
+    # its expected-vs-actual and the state the probes read then.
+    log: list[StepLog] = field(default_factory=list)
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True)
+class StepLog:
+    file: str
+    line: int
+    lines: list[str]  # the transcript's `#` notes, `>` actions and `~` clock lines of the step
+    events: list[SeenEvent]
+
+
+@dataclass(frozen=True)
+class Failure:
+    file: str
+    line: int
+    message: str
+    state: list[str]
 
 
 def simulator_only(node: Any) -> str:
@@ -99,6 +119,8 @@ class Run:
         self.scope = Scope(vars=dict(case.params))
         self.snapshots: dict[str, tuple[dict[str, Any], int]] = {}
         self.transcript: list[str] = []
+        self.log: list[StepLog] = []
+        self.logged = 0  # the steps that reached their StepLog
         self.steps = 0
         self.step_start = 0
 
@@ -181,6 +203,10 @@ class Run:
                 len(self.world.rails.log.calls),
             )
         new = sim.events[before:]
+        self.log.append(
+            StepLog(step.file, step.line, self.transcript[self.step_start :], list(new))
+        )
+        self.logged = self.steps
         self.transcript += [event_line(e) for e in new]
         self.expect(new, step, scope)
         if "expect_state" in step:
@@ -444,16 +470,29 @@ async def run_case(
                     await after(world)
             except StepFailed as failure:
                 # The report reads the world's state, so it is written while the world is open.
-                report = failure_report(case, failure, run, await captured_state(run))
+                state = await captured_state(run)
+                report = failure_report(case, failure, run, state)
                 if artifacts is not None:
                     path = write_transcript(artifacts, case.id, run.transcript)
                     report += f"\ntranscript: {path}"
+                if run.logged < run.steps:  # the step failed before its replies were seen
+                    lines = run.transcript[run.step_start :]
+                    run.log.append(StepLog(failure.file, failure.line, lines, []))
                 return CaseResult(
-                    case, False, report, time.perf_counter() - started, run.steps, run.transcript
+                    case,
+                    False,
+                    report,
+                    time.perf_counter() - started,
+                    run.steps,
+                    run.transcript,
+                    log=run.log,
+                    failure=Failure(failure.file, failure.line, failure.message, state),
                 )
     except ScenarioError as exc:
         return CaseResult(case, False, str(exc), time.perf_counter() - started)
-    return CaseResult(case, True, "", time.perf_counter() - started, run.steps, run.transcript)
+    return CaseResult(
+        case, True, "", time.perf_counter() - started, run.steps, run.transcript, log=run.log
+    )
 
 
 async def captured_state(run: Run) -> list[str]:
