@@ -6,7 +6,8 @@ installed runs scenario files beside unit tests. Options: `--paychat-config` (de
 `--paychat-via` (`simulator`, `telegram` through the real adapter and the Bot API emulator, or
 `both`: each case twice; a case the transport cannot run is reported skipped, with why).
 `--paychat-coverage` (with `-json FILE`, `-md FILE`, `--paychat-fail-under N`) reports the flow
-coverage of the scenario items (not of unit tests), merged over pytest-xdist's workers: each
+coverage of the scenario files and the tests written with `paychat_world` (not of other unit
+tests), merged over pytest-xdist's workers: each
 worker sends its own to the controller when it finishes (`workeroutput`), which reports once.
 """
 
@@ -227,10 +228,12 @@ def paychat_world(request: pytest.FixtureRequest) -> Iterator[ConvoWorld]:
     (parties, given, clock, faults, probes) and its matchers, run by the same runner. After a
     test that passed, the last step runs and every injected fault must have fired."""
     via = getattr(request, "param", None) or _transports(request.config)[0]
-    world = ConvoWorld(_settings(request.config), via, request.node.name)
-    try:
-        yield world
-        if not request.node.stash.get(_FAILED, False):
-            world.finish()
-    finally:
-        world.close()
+    coverage = request.config.stash.get(_COVERAGE, None)  # a Python scenario counts too
+    with recording(coverage) if coverage is not None else nullcontext():
+        world = ConvoWorld(_settings(request.config), via, request.node.name)
+        try:
+            yield world
+            if not request.node.stash.get(_FAILED, False):
+                world.finish()
+        finally:
+            world.close()
