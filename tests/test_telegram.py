@@ -46,6 +46,8 @@ def test_only_scenarios_with_biometrics_are_left_to_the_simulator() -> None:
         "payments/biometric.convo.yaml",
         "pin/biometric_enrol.convo.yaml",
         "onboarding/customer_brazil_typed.convo.yaml",  # types her own number: Telegram can't know
+        "onboarding/business_types_number_and_a_bad_name.convo.yaml",  # the same, a business
+        "payments/biometric_declined_and_unenrolled.convo.yaml",
     }
 
 
