@@ -24,19 +24,13 @@ given:
 steps:
   - asha: "hello <script>alert('x')</script>"
     expect: {asha: [{says: error.not_understood}]}
-  - shop: /request
-    expect: {shop: [{says: request.ask_customer}]}
-  - shop: "+91 98123 45678"
-    expect: {shop: [{says: request.ask_amount}]}
-  - shop: "250"
-    expect: {shop: [{says: request.ask_note}]}
-  - shop: "tea"
-    expect:
-      shop: [{says: request.sent, regex: '(?P<req>PR-[A-Z0-9]+)'}]
-      asha: [{says: request.received}]
+  - include: PARTIALS/request.partial.yaml
+    with: {business: shop, customer: asha, phone: "+91 98123 45678", amount: "250",
+           shown: "₹250.00", note: "tea"}
+    exports: [req]
   - asha: {tap: decline}
     expect: {asha: [{says: request.declined}]}
-"""
+""".replace("PARTIALS", str(ROOT / "tests/scenarios/partials"))
 
 
 @pytest.fixture
@@ -79,7 +73,7 @@ def test_the_chats_are_bubbles_with_keys_buttons_deletes_and_sms(report: str) ->
 
 def test_the_failing_step_is_outlined_with_expected_actual_and_state(report: str) -> None:
     failed = re.findall(r'<div class="step fail">\s*<div class="where">([^<]+)</div>', report)
-    assert failed == ["failing.convo.yaml:21 · this step failed"]
+    assert failed == ["failing.convo.yaml:15 · this step failed"]
     assert "expected {says: request.declined}" in report
     assert "request.confirm_decline" in report  # what came instead
     assert "State at that moment" in report

@@ -99,43 +99,6 @@ def run_tests(
     reports: Reports | None = None,
 ) -> int:
     reports = reports or Reports()
-    coverage = Coverage()
-    with recording(coverage) if reports.wants_coverage else nullcontext(coverage):
-        code = _run_tests(
-            settings,
-            paths,
-            console,
-            keyword,
-            tags,
-            first_failure,
-            junitxml,
-            artifacts,
-            via,
-            reports,
-        )
-    if code in (0, 1) and reports.wants_coverage:
-        summary = outputs(coverage, console, reports.coverage_json, reports.coverage_md)
-        if reports.fail_under is not None and summary.percent < reports.fail_under:
-            console.print(
-                f"[red]flow coverage {summary.percent:.1f}% is below --fail-under "
-                f"{reports.fail_under:g}%[/red]"
-            )
-            return code or BELOW_FAIL_UNDER
-    return code
-
-
-def _run_tests(
-    settings: Settings,
-    paths: list[str],
-    console: Console,
-    keyword: str | None,
-    tags: list[str],
-    first_failure: bool,
-    junitxml: str | None,
-    artifacts: str,
-    via: str,
-    reports: Reports,
-) -> int:
     all_cases: list[Case] = []
     for path in scenario_files(paths):
         try:
@@ -157,12 +120,14 @@ def _run_tests(
         transient=True,
     ) as progress:
         task = progress.add_task("scenarios", total=len(all_cases))
-        for case in all_cases:
-            result = asyncio.run(run_case(case, settings, Path(artifacts), via))
-            results.append(result)
-            progress.advance(task)
-            if not result.passed and first_failure:
-                break
+        coverage = Coverage()
+        with recording(coverage) if reports.wants_coverage else nullcontext(coverage):
+            for case in all_cases:
+                result = asyncio.run(run_case(case, settings, Path(artifacts), via))
+                results.append(result)
+                progress.advance(task)
+                if not result.passed and first_failure:
+                    break
     elapsed = time.perf_counter() - started
     failed = [r for r in results if not r.passed]
     skipped = [r for r in results if r.skipped]
@@ -183,6 +148,7 @@ def _run_tests(
         from sim.scenarios.html_report import write_html
 
         write_html(results, reports.html, elapsed, via)
+    below = reports.wants_coverage and _below_floor(coverage, console, reports)
     rate = len(results) / elapsed if elapsed else 0.0
     passed = len(results) - len(failed) - len(skipped)
     console.print(f"[dim]{rate:.1f} scenarios/s, {elapsed:.2f}s[/dim]")
@@ -191,7 +157,19 @@ def _run_tests(
         + (f", {len(skipped)} skipped" if skipped else ""),
         highlight=False,
     )
-    return 1 if failed else 0
+    return 1 if failed else BELOW_FAIL_UNDER if below else 0
+
+
+def _below_floor(coverage: Coverage, console: Console, reports: Reports) -> bool:
+    """Show the coverage, write its files; whether it is below --fail-under."""
+    summary = outputs(coverage, console, reports.coverage_json, reports.coverage_md)
+    if reports.fail_under is None or summary.percent >= reports.fail_under:
+        return False
+    console.print(
+        f"[red]flow coverage {summary.percent:.1f}% is below --fail-under "
+        f"{reports.fail_under:g}%[/red]"
+    )
+    return True
 
 
 def _junit(results: list[CaseResult], path: str, elapsed: float) -> None:
