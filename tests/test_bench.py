@@ -118,3 +118,18 @@ def test_bad_bench_arguments_stop_with_a_clear_error(
     err = capsys.readouterr().err
     assert named in err
     assert "Traceback" not in err
+
+
+async def test_the_scenarios_only_figure_runs_every_case(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.bench import scenario_rate
+    from sim.scenarios.cli import scenario_files
+    from sim.scenarios.loader import cases
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    count, seconds, cpu = await scenario_rate(settings, None)
+    assert count == sum(len(cases(p)) for p in scenario_files(["tests/scenarios"]))
+    assert seconds > 0
+    assert cpu > 0

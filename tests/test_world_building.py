@@ -5,7 +5,6 @@ PIN-hash pool that outlives the engines sharing it."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from payments.pin import verify_pin
 from sim.scenarios.lint import lint
 from sim.scenarios.loader import load_yaml
 from sim.scenarios.world import seeded_pin
-from storage.base import InboxRows
 from storage.sqlite import SqliteStore, fresh_memory_database, migrations
 from tests.conftest import START
 
@@ -41,21 +39,6 @@ async def test_memory_stores_share_nothing() -> None:
     finally:
         await first.close()
         await second.close()
-
-
-async def test_a_memory_unit_that_fails_leaves_nothing() -> None:
-    store = await SqliteStore.open(":memory:")
-
-    def bad(tx: InboxRows) -> None:
-        tx.claim("bad", START)
-        raise RuntimeError("boom")
-
-    try:
-        results = await asyncio.gather(store.run(bad), return_exceptions=True)
-        assert isinstance(results[0], RuntimeError)
-        assert await store.run(lambda tx: tx.claim("bad", START)) is True
-    finally:
-        await store.close()
 
 
 def _write(path: Path, text: str) -> None:
