@@ -44,6 +44,7 @@ def build(
     city: str,
     amount: Money | None = None,
     txid: str = "***",
+    *,
     description: str = "",
     single_use: bool = False,
 ) -> str:
