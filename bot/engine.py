@@ -244,7 +244,7 @@ class Engine:
             )
             for row in say.buttons
         )
-        ref = say.ref or (default_ref if say.kind == "send" else "")
+        ref = say.ref or (default_ref if say.kind in ("send", "photo") else "")
         return Outbound(
             kind=say.kind,
             to=say.to,
@@ -259,6 +259,7 @@ class Engine:
             ),
             pin_pad=say.pin_pad,
             phone=say.phone,
+            qr=say.qr,
         )
 
     def _values(self, user: User | None, values: dict[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class Outbox:
         def work(tx: OutboxRows) -> None:
             tx.mark_delivered([o.seq for o, _ in outs if o.seq])
             for out, platform_id in outs:
-                if out.kind == "send" and out.ref and platform_id:
+                if out.kind in ("send", "photo") and out.ref and platform_id:
                     tx.remember_message(out.to, out.ref, platform_id)
 
         await self._store.run(work)

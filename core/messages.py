@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-InboundKind = Literal["text", "command", "tap", "contact", "link", "pin", "biometric", "job"]
-OutboundKind = Literal["send", "edit", "delete", "toast", "sms"]
+InboundKind = Literal[
+    "text", "command", "tap", "contact", "link", "pin", "biometric", "code", "job"
+]
+OutboundKind = Literal["send", "photo", "edit", "delete", "toast", "sms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Inbound:
     known_phone: str = ""
     # What a person typed may be a PIN, a card number or a code: never in a repr (aiosqlite
     # logs the repr of the work it runs at DEBUG level).
+    # (`code`: a payment code the person's bank app scanned or they pasted, in `text`.)
     text: str = field(default="", repr=False)
     button: str = ""
     message: str = ""  # logical id of the message a button was tapped on
@@ -55,6 +58,8 @@ class Outbound:
     """One thing for a transport to do. `ref` is the logical message id: for `send`, the id the
     message gets; for `edit` and `delete`, the message to change (`delete` with a ref of the form
     `in:<inbound key>` removes the person's own message, e.g. a typed PIN or card number).
+    A `photo` is a message whose picture is the QR symbol of `qr` (a payment code) and whose
+    caption is `text`; each transport draws the symbol its own way (a PNG, terminal blocks).
     """
 
     kind: OutboundKind
@@ -66,6 +71,7 @@ class Outbound:
     ask_contact: str = ""  # the label of a share-my-contact button, when the phone is asked
     pin_pad: bool = False
     phone: str = ""  # for `sms`: the phone number whose inbox receives it
+    qr: str = ""  # for `photo`: the text its QR symbol encodes
     seq: int = 0  # the outbox row, set once committed
 
     def numbered(self, seq: int) -> Outbound:
@@ -83,5 +89,6 @@ class Outbound:
             ask_contact=self.ask_contact,
             pin_pad=self.pin_pad,
             phone=self.phone,
+            qr=self.qr,
             seq=seq,
         )

@@ -62,6 +62,7 @@ class Say:
     ask_contact: bool = False
     pin_pad: bool = False
     phone: str = ""
+    qr: str = ""
 
 
 class Ctx:
@@ -111,9 +112,11 @@ class Ctx:
         ask_contact: bool = False,
         pin_pad: bool = False,
         sms_phone: str = "",
+        qr: str = "",
         **vars: Any,
     ) -> None:
-        """Record a reply. Keyword arguments other than these controls are template values."""
+        """Record a reply. Keyword arguments other than these controls are template values.
+        `qr`: with kind `photo`, the text (a payment code) its QR symbol encodes."""
         if observers.said_listeners:
             observers.said(key)
         self.says.append(
@@ -127,6 +130,7 @@ class Ctx:
                 ask_contact,
                 pin_pad,
                 sms_phone,
+                qr,
             )
         )
 

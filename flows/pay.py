@@ -170,14 +170,23 @@ class Pay(FlowModel):
         self.finish()
 
     def show_methods(self) -> None:
-        request = self.request
-        self.ctx.say(
+        ctx, request = self.ctx, self.request
+        via = self.data.get("via", "")  # the scheme of a payment code scanned or pasted
+        ref = ""
+        if via:
+            # Paid by a code, a link's request has no message in this chat yet: this one is
+            # it (the confirmation edits it to "paid"), unless an earlier one is.
+            copy = RequestMessage(request.id).pack()
+            ref = "" if ctx.tx.platform_ids(ctx.me.id, copy) else copy
+        ctx.say(
             "pay.choose_method",
             amount=request.amount,
             id=request.id,
             business=self.business_name,
-            has_methods=bool(accepted_methods(self.ctx, self.ctx.me.id)),
-            buttons=method_buttons(self.ctx, self.ctx.me.id, request.id),
+            has_methods=bool(accepted_methods(ctx, ctx.me.id)),
+            buttons=method_buttons(ctx, ctx.me.id, request.id),
+            via=via,
+            ref=ref,
         )
 
     # -- the method ---------------------------------------------------------------------------

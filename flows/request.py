@@ -15,6 +15,8 @@ from flows.machine import Btn, Ctx, Flow, FlowModel
 from payments.cards import looks_like_card
 from payments.lifecycle import expire_if_due, move_request, why_not_cancellable
 from payments.limits import amount_limit
+from payments.paycodes.issue import build as build_code
+from payments.paycodes.issue import scheme_of
 from payments.phones import parse_phone
 
 
@@ -172,6 +174,7 @@ class AskForMoney(FlowModel):
                 buttons=request_buttons(),
                 **common,
             )
+        show_code(ctx, request)
         self.finish()
 
 
@@ -222,6 +225,26 @@ FLOW = Flow(
     S.START,
     on_enter={S.ASK_CUSTOMER: "ask_customer", S.ASK_AMOUNT: "ask_amount", S.ASK_NOTE: "ask_note"},
 )
+
+
+def show_code(ctx: Ctx, request: PaymentRequest) -> None:
+    """The business gets the request's payment code in its market's scheme: a QR photo whose
+    caption holds the code's text, to forward, show at the counter, or copy."""
+    payout = ctx.tx.payout(request.business_id)
+    scheme = scheme_of(ctx.me.market)
+    if payout is None or scheme is None:
+        return
+    code = build_code(request, ctx.me, payout, ctx.market)
+    if code:
+        ctx.say(
+            "code.qr",
+            kind="photo",
+            qr=code,
+            scheme=scheme,
+            code=code,
+            id=request.id,
+            amount=request.amount,
+        )
 
 
 def close_request_message(

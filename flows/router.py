@@ -27,7 +27,9 @@ from flows.conversation import FLOWS, not_understood, refuse, register, run, sta
 from flows.jobs import JOBS, run_job
 from flows.machine import Ctx
 from flows.menu import show_help, show_menu
+from flows.pay_code import pay_by_code
 from payments.cards import looks_like_card
+from payments.paycodes.reader import looks_like_code
 
 register(onboarding.FLOW, payment_setup.FLOW, methods.FLOW, pin_setup.FLOW, request.FLOW, pay.FLOW)
 JOBS.update(
@@ -88,6 +90,9 @@ def _route(ctx: Ctx) -> None:
         _unregistered(ctx, command, arg.strip())
     elif command:
         _command(ctx, command, arg.strip())
+    elif inbound.kind == "code" or (inbound.kind == "text" and looks_like_code(inbound.text)):
+        # Scanned, or pasted into the chat (Telegram has no scanner: the text is the code).
+        pay_by_code(ctx, inbound.text)
     elif inbound.kind == "tap":
         _tap(ctx)
     else:

@@ -18,6 +18,8 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from email.parser import BytesParser
+from email.policy import HTTP
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -147,21 +149,44 @@ class Emulator(BotApi):
 
 def _params(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
     """The parameters of a call, however they came: JSON (also without its content type, as
-    `curl -d '{...}'` sends it), a form, or the query string. ValueError if not readable."""
+    `curl -d '{...}'` sends it), a form, a multipart form (an upload: a file's field is its
+    bytes), or the query string. ValueError if not readable."""
+    if content_type.startswith("multipart/form-data"):
+        return _multipart(raw, content_type)
     if raw and (content_type.startswith("application/json") or raw.lstrip()[:1] == b"{"):
         data = json.loads(raw)  # JSONDecodeError is a ValueError
         if not isinstance(data, dict):
             raise ValueError("the body must be a JSON object")
         return data
     pairs = parse_qs(raw.decode() if raw else query, keep_blank_values=True)
+    return {key: _typed(key, values[-1]) for key, values in pairs.items()}
+
+
+def _typed(key: str, value: str) -> Any:
+    if key in _INT:
+        return int(value) if value.lstrip("-").isdigit() else value
+    if key in _JSON:
+        return json.loads(value)
+    return value
+
+
+def _multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+    """A multipart/form-data body (how PTB uploads a photo): text fields typed as a form's are,
+    a file's field holding its bytes; a field naming `attach://<part>` gets that part's bytes."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + raw)
+    if not message.is_multipart():
+        raise ValueError("the multipart body has no parts")
     out: dict[str, Any] = {}
-    for key, values in pairs.items():
-        value: Any = values[-1]
-        if key in _INT:
-            value = int(value) if value.lstrip("-").isdigit() else value
-        elif key in _JSON:
-            value = json.loads(value)
-        out[key] = value
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(data, bytes):
+            raise ValueError("a part of the multipart body has no name")
+        out[name] = data if part.get_filename() is not None else _typed(name, data.decode())
+    for key, value in list(out.items()):
+        if isinstance(value, str) and value.startswith("attach://"):
+            out[key] = out.get(value.removeprefix("attach://"), value)
     return out
 
 

@@ -14,7 +14,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
+from bot import qr
 from bot.catalogs import catalog_locales
 from core.clock import SecureIds
 from core.languages import autonym
@@ -354,7 +356,10 @@ class Repl:
         for event in self.sim.events[self.seen :]:
             where = f"{event.party}{'.sms' if event.channel == 'sms' else ''}"
             tag = "" if event.kind == "send" else f" ({event.kind})"
-            self.console.print(f"[bold]{where}[/bold]{tag} [dim]{event.key}[/dim]\n{event.text}")
+            self.console.print(f"[bold]{where}[/bold]{tag} [dim]{event.key}[/dim]")
+            if event.qr:  # a photo: its QR symbol, in blocks a phone camera can scan
+                self.console.print(Text(qr.terminal(event.qr)), no_wrap=True, crop=False)
+            self.console.print(event.text)
             n = 1
             for row in event.buttons:
                 labels = []

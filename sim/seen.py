@@ -21,6 +21,7 @@ class ChatMessage:
     edited: bool = False
     deleted: bool = False
     past_buttons: tuple[tuple[Button, ...], ...] = ()  # what an old client could still tap
+    qr: str = ""  # a photo's QR symbol encodes this (a payment code); `text` is its caption
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class SeenEvent:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     ref: str = ""
+    qr: str = ""  # a photo's QR symbol encodes this
 
 
 @dataclass

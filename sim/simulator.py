@@ -234,12 +234,16 @@ class Simulator:
         party = self.parties.get(out.to)
         if party is None:
             return None
-        if out.kind == "send":
+        if out.kind in ("send", "photo"):
             platform_id = str(next(self._platform_ids))
             if not any(m.ref == out.ref for m in party.chat):  # redelivery after a restart
-                party.chat.append(ChatMessage(out.ref, out.text, True, out.key, out.buttons))
+                party.chat.append(
+                    ChatMessage(out.ref, out.text, True, out.key, out.buttons, qr=out.qr)
+                )
             self._saw(
-                SeenEvent(party.name, "chat", "send", out.key, out.text, out.buttons, out.ref)
+                SeenEvent(
+                    party.name, "chat", out.kind, out.key, out.text, out.buttons, out.ref, out.qr
+                )
             )
             return platform_id
         if out.kind == "toast":

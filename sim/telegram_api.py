@@ -36,6 +36,8 @@ from typing import Any
 from sim.errors import SimError
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTO = 10 * 1024 * 1024  # Telegram takes photos of up to 10 MB
 MAX_CALLBACK_DATA = 64
 MAX_ANSWER = 200
 MAX_COMMAND_DESCRIPTION = 256
@@ -44,6 +46,7 @@ DROP = 0  # a fault `code`: the connection closes without an answer
 SENDING = frozenset(
     {
         "sendMessage",
+        "sendPhoto",
         "editMessageText",
         "editMessageReplyMarkup",
         "deleteMessage",
@@ -130,6 +133,7 @@ class Emulated:
     webhook_errors: list[str] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
     keyboards: dict[int, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> an uploaded photo
     next_update: int = 1
     next_message: int = 1
     next_query: int = 1
@@ -434,7 +438,11 @@ class BotApi:
     # -- the Bot API --------------------------------------------------------------------------
     def call(self, method: str, params: dict[str, Any]) -> Any:
         with self.state.lock:
-            self.state.calls.append((method, params))
+            # An upload's bytes are recorded by their size: the record stays JSON and small.
+            shown = {
+                k: f"<{len(v)} bytes>" if isinstance(v, bytes) else v for k, v in params.items()
+            }
+            self.state.calls.append((method, shown))
             fault = self._take_fault(method, params)
             if fault is not None:
                 self.state.faulted[len(self.state.calls) - 1] = fault
@@ -571,6 +579,62 @@ class BotApi:
             self.state.chats[chat_id].append(message)
             return message
 
+    def api_sendPhoto(self, params: dict[str, Any]) -> Any:
+        """A photo uploaded (multipart: PNG or JPEG bytes) or sent again by its `file_id`, with
+        an optional caption of up to 1,024 characters."""
+        chat_id = int(params["chat_id"])
+        photo = params["photo"]
+        caption = str(params.get("caption") or "")
+        markup = params.get("reply_markup")
+        if utf16_length(caption) > MAX_CAPTION:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        _check_markup(markup)
+        with self.state.lock:
+            if chat_id not in self.state.users:
+                raise ApiError(400, "Bad Request: chat not found")
+            if chat_id in self.state.blocked:
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            if isinstance(photo, str):
+                if photo not in self.state.files:
+                    raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+                data = self.state.files[photo]
+            else:
+                data = bytes(photo)
+            size = _image_size(data)
+            if size is None or len(data) > MAX_PHOTO:
+                raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            file_id = f"photo-{len(self.state.files) + 1}"
+            self.state.files[file_id] = data
+            message: dict[str, Any] = {
+                "message_id": self.state.next_message,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": self.state.bot,
+                "photo": [
+                    {
+                        "file_id": file_id,
+                        "file_unique_id": file_id,
+                        "width": size[0],
+                        "height": size[1],
+                        "file_size": len(data),
+                    }
+                ],
+            }
+            if caption:
+                message["caption"] = caption
+            if markup and "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            elif markup:
+                self.state.keyboards[chat_id] = markup
+            self.state.next_message += 1
+            self.state.chats[chat_id].append(message)
+            return message
+
+    def photo(self, file_id: str) -> bytes:
+        """The bytes of a photo the bot sent (what a person's phone would show)."""
+        with self.state.lock:
+            return self.state.files[file_id]
+
     def api_editMessageText(self, params: dict[str, Any]) -> Any:
         text = str(params.get("text", ""))
         _check_text(text)
@@ -580,6 +644,8 @@ class BotApi:
             message = self._find(int(params["chat_id"]), int(params["message_id"]))
             if message.get("from", {}).get("id") != self.state.bot["id"]:
                 raise ApiError(400, "Bad Request: message can't be edited")
+            if "photo" in message:  # a photo's caption has a method of its own
+                raise ApiError(400, "Bad Request: there is no text in the message to edit")
             if message.get("text") == text and message.get("reply_markup") == markup:
                 raise ApiError(
                     400,
@@ -646,6 +712,15 @@ class BotApi:
 def utf16_length(text: str) -> int:
     """A text's length as Telegram counts it: in UTF-16 code units (an emoji is two)."""
     return len(text.encode("utf-16-le")) // 2
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG (from its header) or (0, 0) for a JPEG; None for neither."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20]), int.from_bytes(data[20:24])
+    if data[:3] == b"\xff\xd8\xff":
+        return 0, 0
+    return None
 
 
 def _check_text(text: str) -> None:

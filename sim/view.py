@@ -20,6 +20,8 @@ def chat_panel(
     messages = party.chat if last is None else party.chat[-last:]
     for message in messages:
         if message.from_bot:
+            if message.qr:  # a photo: its QR symbol is printed as it arrives, too wide here
+                items.append(Text("▣ QR code", style="bold magenta"))
             body = Text(message.text, style="dim strike" if message.deleted else "")
             if message.edited:
                 body.append("  (edited)", style="italic dim")

@@ -18,6 +18,7 @@ def test_numbering_an_outbound_keeps_every_field() -> None:
         ask_contact="Share my number",
         pin_pad=True,
         phone="+919812345678",
+        qr="upi://pay?pa=shop@oksbi&pn=Shop",
         seq=3,
     )
     # Every field differs from a bare Outbound's, so a new field fails here until it is set

@@ -34,6 +34,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot import qr
 from bot.outbox import Outbox
 from bot.transports.outage import StorageOutage
 from core.errors import StorageError
@@ -46,6 +47,7 @@ _PIN_LABELS = {"del": "⌫", "ok": "✓"}
 
 
 TEXT_LIMIT = 4096  # a message's text, in UTF-16 code units as Telegram counts
+CAPTION_LIMIT = 1024  # a photo's caption
 LABEL_LIMIT = 64  # a button's label: Telegram cuts longer ones on most clients
 
 
@@ -225,7 +227,8 @@ class TelegramSender:
             return "blocked", ""
         failures = 0
         while True:
-            delay = max(bucket.wait(), self._global.wait()) if out.kind in ("send", "sms") else 0
+            sends = out.kind in ("send", "photo", "sms")
+            delay = max(bucket.wait(), self._global.wait()) if sends else 0
             if delay:
                 await self._sleep(delay)
             try:
@@ -264,6 +267,14 @@ class TelegramSender:
         """Send, edit or delete; the platform's message id, or None when the message to change
         never reached the platform."""
         chat_id = int(out.to)
+        if out.kind == "photo":
+            message = await self.bot.send_photo(
+                chat_id,
+                qr.png(out.qr),
+                caption=fit(out.text, CAPTION_LIMIT),
+                reply_markup=self._markup(out),
+            )
+            return str(message.message_id)
         if out.kind in ("send", "sms"):
             markup = self._markup(out)
             message = await self.bot.send_message(

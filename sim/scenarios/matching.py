@@ -40,7 +40,7 @@ def check(event: SeenEvent, matcher: Any, scope: Scope) -> str | None:
     if isinstance(matcher, str):
         return None if fold(event.text) == fold(matcher) else f"text is {event.text!r}"
     kind = matcher.get("kind")
-    if kind is None and event.kind not in ("send", "toast", "sms"):
+    if kind is None and event.kind not in ("send", "photo", "toast", "sms"):
         return f"it is a {event.kind}, not a message"
     if kind is not None and event.kind != kind:
         return f"it is a {event.kind}, not a {kind}"

@@ -59,7 +59,7 @@ MATCHER_KEYS = {
     "of",
     "save",
 }
-KINDS = {"send", "edit", "delete", "toast"}
+KINDS = {"send", "photo", "edit", "delete", "toast"}
 QUIET_KEYS = {"for"}
 FAULT_KEYS = {"outcome", "code", "by", "when", "times"}
 OUTCOMES = {"ok", "declined", "error", "timeout", "delay"}

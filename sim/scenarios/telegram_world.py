@@ -62,7 +62,7 @@ class TelegramSimulator(Simulator):
 
     def _observe(self, delivery: Delivery) -> None:
         out = replace(delivery.out, to=self.names.get(delivery.out.to, delivery.out.to))
-        if out.kind == "send" and delivery.platform_id:
+        if out.kind in ("send", "photo") and delivery.platform_id:
             self.sent[(out.to, out.ref)] = int(delivery.platform_id)
         self._apply(out)
 
@@ -169,7 +169,7 @@ class TelegramSimulator(Simulator):
         for name, party in self.parties.items():
             ours = [m.text for m in party.chat if m.from_bot and not m.deleted] + party.sms
             theirs = [
-                m.get("text", "")
+                m.get("text", m.get("caption", ""))
                 for m in self.emulator.chat(self.ids[name])
                 if m.get("from", {}).get("is_bot") and not m.get("deleted")
             ]
