@@ -46,6 +46,7 @@ HELP = """Anything you type is sent as the current party (a /command or text). S
   :contact [PHONE]               share your own contact, or someone else's
   :pin 2580                      enter a PIN (never shown)
   :link URL                      open a payment link
+  :paycode TEXT                  your bank app scans or pastes a payment code (Pix, UPI, PayNow)
   :bio approve|refuse            answer a biometric prompt
   :advance 1h                    move the clock (s, m, h, d); due jobs fire
   :inject CALL OUTCOME [CODE|BY] [times=N]   queue a fault, e.g.
@@ -64,6 +65,7 @@ _USAGE = {
     "tap": (1, ":tap N | :tap ID"),
     "pin": (1, ":pin 2580"),
     "link": (1, ":link URL"),
+    "paycode": (1, ":paycode TEXT"),
     "bio": (1, ":bio approve|refuse"),
     "advance": (1, ":advance 1h"),
     "party": (3, ":party NAME ROLE PHONE [SHOWN NAME]"),
@@ -71,7 +73,7 @@ _USAGE = {
     "inject": (2, ":inject CALL OUTCOME [CODE|BY] [times=N]"),
     "lang": (1, ":lang pt_BR"),
 }
-_ACTS = {"tap", "contact", "pin", "link", "bio", "code", "lang"}
+_ACTS = {"tap", "contact", "pin", "link", "bio", "code", "lang", "paycode"}
 _NO_PARTY = "Add or pick a party first (:new NAME PHONE, :as NAME)."
 REOPENED = (
     "{db} has the parties of earlier sessions: :as NAME brings one back. "
@@ -193,7 +195,10 @@ class Repl:
         if not line:
             return
         try:
-            if line.startswith(":"):
+            if line.split(None, 1)[0] == ":paycode":
+                # A code is taken as written (a Pix code has spaces, quotes are its own).
+                await self.command("paycode", *line.removeprefix(":paycode").split(None, 0))
+            elif line.startswith(":"):
                 await self.command(*shlex.split(line[1:]))
             elif not self.current:
                 raise ValueError(_NO_PARTY)
@@ -236,6 +241,8 @@ class Repl:
             await sim.pin(me, args[0])
         elif name == "link":
             await sim.open_link(me, args[0])
+        elif name == "paycode":
+            await sim.pay_code(me, args[0])
         elif name == "bio":
             await sim.biometric(me, "approve" if args[0] == "approve" else "refuse")
         elif name == "advance":

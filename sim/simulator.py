@@ -26,6 +26,8 @@ from sim.seen import ChatMessage as ChatMessage
 from sim.seen import Party as Party
 from sim.seen import SeenEvent as SeenEvent
 
+PAY_CODE_SHOWN = "[payment code]"  # what a scanned code shows in the chat
+
 
 class PathsDisagree(SimError):
     """A transport's two views of a chat differ (the Telegram runner's cross-check)."""
@@ -139,6 +141,10 @@ class Simulator:
     async def open_link(self, party: str, link: str) -> None:
         token = link.rsplit("start=", 1)[-1]
         await self.act(party, "link", shown=f"[opened {link}]", text=token)
+
+    async def pay_code(self, party: str, code: str) -> None:
+        """The party's bank app scans a payment code (or they paste one) and starts paying it."""
+        await self.act(party, "code", shown=PAY_CODE_SHOWN, text=code)
 
     async def biometric(self, party: str, answer: Literal["approve", "refuse"]) -> None:
         await self.act(party, "biometric", shown=f"[biometric: {answer}]", text=answer)

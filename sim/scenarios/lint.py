@@ -243,6 +243,9 @@ class Linter:
             self._nth(action, step)
         if "share_contact" in action and not isinstance(action["share_contact"], bool | str):
             self.fail(action, "share_contact: true (your own) or a phone number", step)
+        code = action.get("pay_code")
+        if "pay_code" in action and (not isinstance(code, str) or not code.strip()):
+            self.fail(action, 'pay_code: the code\'s text, e.g. "${code}" from a regex', step)
         answer = action.get("biometric")
         if "biometric" in action and answer not in BIOMETRIC_ANSWERS and not _var(answer):
             self.fail(action, f"biometric: {answer!r} is not approve or refuse", step)

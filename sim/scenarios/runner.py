@@ -22,7 +22,7 @@ from sim.scenarios.matching import Scope, match_channel
 from sim.scenarios.report import event_line, mask, recent, write_transcript
 from sim.scenarios.spec import VAR, duration
 from sim.scenarios.world import World, open_world, seed
-from sim.simulator import PathsDisagree, SeenEvent, TapError
+from sim.simulator import PAY_CODE_SHOWN, PathsDisagree, SeenEvent, TapError
 from storage.base import Tx
 
 DEFAULT_START = "2026-03-01T10:00:00+00:00"
@@ -265,6 +265,8 @@ class Run:
             return "link", {"text": link.rsplit("start=", 1)[-1]}, f"[opened {link}]"
         if "biometric" in action:
             return "biometric", {"text": str(action["biometric"])}, "[biometric]"
+        if "pay_code" in action:
+            return "code", {"text": str(action["pay_code"])}, PAY_CODE_SHOWN
         raise StepFailed(step, f"cannot perform {action!r}")
 
     def expect(self, new: list[SeenEvent], step: Node, scope: Scope) -> None:

@@ -24,7 +24,16 @@ PARTY_KEYS = {"role", "phone", "name", "locale", "registered"}
 CLOCK_KEYS = {"start"}
 GIVEN_KEYS = {"payments", "pin", "biometric", "methods"}
 PAYMENTS_KEYS = {"bank", "account"}
-ACTIONS = {"text", "command", "tap", "pin", "share_contact", "open_link", "biometric"}
+ACTIONS = {
+    "text",
+    "command",
+    "tap",
+    "pin",
+    "share_contact",
+    "open_link",
+    "biometric",
+    "pay_code",
+}
 TAP_KEYS = {"on", "nth"}  # beside `tap` only
 ACTION_KEYS = ACTIONS | TAP_KEYS
 BIOMETRIC_ANSWERS = {"approve", "refuse"}

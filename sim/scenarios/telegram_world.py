@@ -97,7 +97,8 @@ class TelegramSimulator(Simulator):
 
     def _push(self, party: str, kind: InboundKind, fields: dict[str, Any]) -> list[int]:
         uid, emulator = self.ids[party], self.emulator
-        if kind in ("text", "command"):
+        if kind in ("text", "command", "code"):
+            # A payment code reaches a Telegram bot as what it is: its text, pasted.
             emulator.send_text(uid, str(fields["text"]))
         elif kind == "link":
             emulator.open_link(uid, str(fields["text"]))

@@ -1,0 +1,153 @@
+"""Paying by code through the real engine: every market's request carries a code that the
+reader accepts and that leads back to its request; a code re-signed with another amount or
+payee (its CRC made right again) is still refused; only customers pay by code; `paychat chat`
+shows the QR and pays by `:paycode`."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from payments.paycodes import emv
+from payments.paycodes.issue import request_id
+from payments.paycodes.model import PayCode
+from payments.paycodes.reader import read
+from sim.repl import Repl
+from sim.scenarios.world import World, seed
+from tests.conftest import keys
+
+MARKETS: dict[str, dict[str, Any]] = {
+    "BR": {
+        "parties": {
+            "shop": {"role": "business", "phone": "+55 11 3456 7890", "name": "Padaria São João"},
+            "buyer": {"role": "customer", "phone": "+55 11 91234 5678", "name": "Maria"},
+        },
+        "method": {"pix": "maria@example.com"},
+        "bank": "Nubank",
+        "amount": "10,50",
+        "scheme": "pix",
+    },
+    "IN": {
+        "parties": {
+            "shop": {"role": "business", "phone": "+91 98765 43210", "name": "Chai Point"},
+            "buyer": {"role": "customer", "phone": "+91 98123 45678", "name": "Asha"},
+        },
+        "method": {"upi": "asha@okicici"},
+        "bank": "ICICI Bank",
+        "amount": "250",
+        "scheme": "upi",
+    },
+    "SG": {
+        "parties": {
+            "shop": {"role": "business", "phone": "+65 6123 4567", "name": "Ah Seng Noodles"},
+            "buyer": {"role": "customer", "phone": "+65 9123 4567", "name": "Wei"},
+        },
+        "method": {"paynow": "+65 9123 4567"},
+        "bank": "OCBC",
+        "amount": "6.80",
+        "scheme": "paynow",
+    },
+}
+
+
+async def _link(world: World, market: str) -> tuple[str, str]:
+    """A business of `market` makes a payment link: (the request's id, its code)."""
+    spec = MARKETS[market]
+    await seed(
+        world,
+        spec["parties"],
+        {
+            "shop": {"payments": {"bank": spec["bank"]}},
+            "buyer": {"pin": "2580", "methods": [spec["method"]]},
+        },
+    )
+    sim = world.sim
+    for text in ("/link", spec["amount"], "lunch"):
+        await sim.text("shop", text)
+    photo = sim.events[-1]
+    assert (photo.kind, photo.key) == ("photo", "code.qr")
+    assert photo.text.endswith("\n" + photo.qr), "the caption holds the code's text"
+    found = read(photo.qr)
+    assert isinstance(found, PayCode)
+    return request_id(found), photo.qr
+
+
+@pytest.mark.parametrize("market", sorted(MARKETS))
+async def test_each_market_s_code_reads_back_as_its_request(world: World, market: str) -> None:
+    rid, code = await _link(world, market)
+    found = read(code)
+    assert isinstance(found, PayCode)
+    request = await world.store.run(lambda tx: tx.request(rid))
+    assert request is not None
+    assert found.scheme == MARKETS[market]["scheme"]
+    assert found.amount == request.amount
+    assert not found.editable
+    assert found.name in ("Padaria Sao Joao", "Chai Point", "Ah Seng Noodles")
+
+
+def _resigned(code: str, **fields: str) -> str:
+    """The code with top-level fields replaced and a CRC that is right again: what a forger who
+    knows the CRC would make."""
+    top = dict(emv.read(code))  # type: ignore[arg-type]
+    top.update(fields)
+    top.pop("63")
+    return emv.close("".join(emv.field(t, v) for t, v in top.items()))
+
+
+async def test_a_re_signed_code_with_another_amount_or_payee_is_refused(world: World) -> None:
+    rid, code = await _link(world, "BR")
+    sim = world.sim
+    cheaper = _resigned(code, **{"54": "0.50"})
+    assert isinstance(read(cheaper), PayCode), "a valid BR Code, just not this request's"
+    before = len(sim.events)
+    await sim.pay_code("buyer", cheaper)
+    assert keys(sim, "buyer", before) == ["code.refused"]
+    assert "R$ 0,50" in sim.events[-1].text
+    assert rid in sim.events[-1].text
+
+    account = dict(emv.fields(dict(emv.read(code))["26"]))  # type: ignore[arg-type]
+    account["01"] = "mallory@example.com"
+    other = _resigned(code, **{"26": "".join(emv.field(t, v) for t, v in account.items())})
+    await sim.pay_code("buyer", other)
+    assert "someone other than" in sim.events[-1].text
+    request, payment = await world.store.run(
+        lambda tx: (tx.request(rid), tx.payment_for_request(rid))
+    )
+    assert request is not None
+    assert (request.status, payment) == ("open", None)
+
+
+async def test_only_customers_pay_by_code(world: World) -> None:
+    _, code = await _link(world, "IN")
+    before = len(world.sim.events)
+    await world.sim.pay_code("shop", code)
+    assert keys(world.sim, "shop", before) == ["pay.customers_only"]
+
+
+async def test_paychat_chat_draws_the_qr_and_pays_by_paycode(world: World) -> None:
+    out = io.StringIO()
+    repl = Repl(world.sim, Console(file=out, width=200))
+    await seed(
+        world,
+        MARKETS["IN"]["parties"],
+        {
+            "shop": {"payments": {"bank": "ICICI Bank"}},
+            "buyer": {"pin": "2580", "methods": [{"upi": "asha@okicici"}]},
+        },
+    )
+    for line in (":as shop", "/link", "250", "lunch"):
+        await repl.line(line)
+    shown = out.getvalue()
+    assert "▀" in shown, "the QR symbol, in half blocks"
+    assert "▄" in shown
+    code = world.sim.events[-1].qr
+    assert code.startswith("upi://pay?")
+    assert code in shown
+    for line in (":as buyer", f":paycode {code}"):
+        await repl.line(line)
+    assert "UPI code read" in out.getvalue()
+    await repl.line(":paycode")
+    assert "write it as :paycode TEXT" in out.getvalue()
