@@ -9,6 +9,7 @@ from core.refs import HistoryPage
 from flows.machine import Btn, Ctx
 from flows.outcome import conclude
 from payments import charge, ledger
+from payments.method_label import shown_label
 from payments.refund import left_to_refund
 from payments.refund import refund as give_back
 
@@ -136,7 +137,7 @@ def receipt(ctx: Ctx, arg: str) -> None:
         note=request.note,
         business=business.name if business else "",
         customer=customer.name if customer else "",
-        method=method.label if method else "",
+        method=shown_label(method) if method else "",
         refunded=Money(payment.refunded, payment.amount.currency),
     )
 

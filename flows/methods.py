@@ -12,6 +12,7 @@ from core.refs import MethodButton, WalletButton
 from flows.machine import Btn, Flow, FlowModel
 from payments import handles
 from payments.cards import CardInput, parse_card
+from payments.method_label import shown_label
 from payments.wallet import add_bank_method, add_card, default_funds
 
 _NORMALISE = {
@@ -37,10 +38,10 @@ class Methods(FlowModel):
 
     def show_list(self) -> None:
         methods = self.ctx.tx.methods(self.ctx.me.id)
-        rows = tuple((Btn(MethodButton(m.id).pack(), label=m.label),) for m in methods)
+        rows = tuple((Btn(MethodButton(m.id).pack(), label=shown_label(m)),) for m in methods)
         self.ctx.say(
             "methods.list",
-            methods=[{"label": m.label, "default": m.is_default} for m in methods],
+            methods=[{"label": shown_label(m), "default": m.is_default} for m in methods],
             buttons=(*rows, (Btn("add"),)),
         )
 
@@ -62,7 +63,7 @@ class Methods(FlowModel):
             raise InvariantBroken(f"method {self.data['method']} is gone")
         self.ctx.say(
             "methods.detail",
-            label=method.label,
+            label=shown_label(method),
             default=method.is_default,
             method_kind=method.kind,
             expiry=method.expiry,
@@ -72,7 +73,7 @@ class Methods(FlowModel):
     def make_default(self) -> None:
         self.ctx.tx.set_default_method(self.ctx.me.id, self.data["method"])
         method = self.ctx.tx.method(self.data["method"])
-        self.ctx.say("methods.default_set", label=method.label if method else "")
+        self.ctx.say("methods.default_set", label=shown_label(method) if method else "")
         self.finish()
 
     def remove(self) -> None:
@@ -82,7 +83,7 @@ class Methods(FlowModel):
         rest = tx.methods(me.id)
         if rest and not any(m.is_default for m in rest):
             tx.set_default_method(me.id, rest[0].id)
-        self.ctx.say("methods.removed", label=method.label if method else "")
+        self.ctx.say("methods.removed", label=shown_label(method) if method else "")
         self.finish()
 
     # -- adding -------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ class Methods(FlowModel):
             default_funds(ctx.market.currency),
             ctx.now,
         )
-        self._added(method.label, method.is_default)
+        self._added(shown_label(method), method.is_default)
 
     def handle_ok(self) -> bool:
         kind: str = self.data["kind"]
@@ -198,7 +199,7 @@ class Methods(FlowModel):
             default_funds(ctx.market.currency),
             ctx.now,
         )
-        self._added(method.label, method.is_default)
+        self._added(shown_label(method), method.is_default)
 
     def _added(self, label: str, default: bool) -> None:
         self.ctx.say("methods.added", label=label, default=default)

@@ -14,6 +14,7 @@ from core.refs import MethodButton, RequestMessage
 from flows.machine import Btn, Ctx
 from flows.request import announce_expired
 from payments import charge
+from payments.method_label import shown_label
 from payments.rails.base import RailResult
 
 Concluded = Literal["succeeded", "pending", "failed"]
@@ -31,7 +32,7 @@ def accepted_methods(ctx: Ctx, customer_id: str) -> list[Method]:
 def method_buttons(ctx: Ctx, customer_id: str, request_id: str) -> tuple[tuple[Btn, ...], ...]:
     """The customer's methods for paying one request: each button names that request."""
     rows = [
-        (Btn(MethodButton(m.id, request_id).pack(), label=m.label),)
+        (Btn(MethodButton(m.id, request_id).pack(), label=shown_label(m)),)
         for m in accepted_methods(ctx, customer_id)
     ]
     return (*rows, (Btn("add_method"),))
@@ -81,7 +82,7 @@ def announce_success(ctx: Ctx, payment: Payment, request: PaymentRequest) -> Non
         "when": ctx.now,
         "business": business.name if business else "",
         "customer": customer.name if customer else "",
-        "method": method.label if method else "",
+        "method": shown_label(method) if method else "",
     }
     ctx.say("pay.succeeded", to=payment.customer_id, **values)
     ref = RequestMessage(request.id).pack()
