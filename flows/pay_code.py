@@ -13,7 +13,7 @@ from __future__ import annotations
 from flows.conversation import refuse, start
 from flows.machine import Ctx
 from flows.pay import FLOW as PAY
-from payments.paycodes.issue import mismatch, request_id
+from payments.paycodes.issue import expired, mismatch, request_id
 from payments.paycodes.model import MARKET, Unreadable
 from payments.paycodes.reader import read
 
@@ -50,5 +50,10 @@ def pay_by_code(ctx: Ctx, text: str) -> None:
             amount=request.amount,
             written=code.amount,
         )
+        return
+    if expired(code, ctx.now, ctx.market):
+        # A bank app refuses a PayNow QR past its own date before anything else (the request,
+        # which expires with it, says the same).
+        refuse(ctx, "request.unavailable", id=request.id, status="expired")
         return
     start(ctx, PAY, request=request.id, button="pay", via=code.scheme)

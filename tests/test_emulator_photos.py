@@ -53,14 +53,14 @@ async def test_a_photo_uploaded_by_ptb_arrives_with_its_caption_and_decodes(
 
 async def test_what_telegram_refuses_about_photos(emulator: Emulator) -> None:
     async with Bot(TOKEN, base_url=emulator.base_url) as bot:
-        with pytest.raises(BadRequest, match="(?i)caption is too long"):
+        with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
             await bot.send_photo(42, qr.png(CODE), caption="x" * 1025)
-        with pytest.raises(BadRequest, match="(?i)image_process_failed"):
+        with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
             await bot.send_photo(42, b"not an image at all")
-        with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+        with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
             await bot.send_photo(42, "no-such-file")
-        with pytest.raises(BadRequest, match="(?i)chat not found"):
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
             await bot.send_photo(7, qr.png(CODE))
         sent = await bot.send_photo(42, qr.png(CODE), caption="code")
-        with pytest.raises(BadRequest, match="(?i)no text in the message"):
+        with pytest.raises(BadRequest, match=r"(?i)no text in the message"):
             await bot.edit_message_text("changed", 42, sent.message_id)

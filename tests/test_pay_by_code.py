@@ -6,13 +6,16 @@ shows the QR and pays by `:paycode`."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from core.settings import Settings
 from payments.paycodes import emv
-from payments.paycodes.issue import request_id
+from payments.paycodes.issue import expired, request_id
 from payments.paycodes.model import PayCode
 from payments.paycodes.reader import read
 from sim.repl import Repl
@@ -151,3 +154,16 @@ async def test_paychat_chat_draws_the_qr_and_pays_by_paycode(world: World) -> No
     assert "UPI code read" in out.getvalue()
     await repl.line(":paycode")
     assert "write it as :paycode TEXT" in out.getvalue()
+
+
+def test_a_paynow_code_expires_at_the_end_of_its_date_in_singapore(settings: Settings) -> None:
+    market = settings.markets["SG"]
+    code = read(
+        "00020101021226490009SG.PAYNOW010120210201101550Z03010040820201127520400005303702"
+        "540550.005802SG5907Qryptal6009Singapore62060102AJ630488E9"
+    )
+    assert isinstance(code, PayCode)
+    last_minute = datetime(2020, 11, 27, 15, 59, tzinfo=UTC)  # 23:59 in Singapore
+    assert not expired(code, last_minute, market)
+    assert expired(code, last_minute + timedelta(minutes=1), market)
+    assert not expired(replace(code, expires=None), last_minute + timedelta(days=999), market)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -13,6 +14,8 @@ from PIL import Image
 from bot import qr
 from core.money import Money
 from payments.paycodes import paynow, pix, upi
+from payments.paycodes.model import PayCode
+from payments.paycodes.reader import read
 
 CODES = {
     "pix": pix.build(
@@ -70,3 +73,16 @@ def test_the_terminal_drawing_decodes_to_the_payload(scheme: str) -> None:
     padded = Image.new("L", (image.width + 8 * scale, image.height + 8 * scale), 255)
     padded.paste(image, (4 * scale, 4 * scale))
     assert decode(padded) == [CODES[scheme]]
+
+
+@pytest.mark.parametrize("scheme", ["pix", "upi", "paynow"])
+def test_the_readme_s_codes_are_what_its_pictures_say(scheme: str) -> None:
+    """docs/codes/*.png, shown in README, decode to the code README prints beside them, and each
+    is a code PayChat reads as its market's."""
+    root = Path(__file__).resolve().parent.parent
+    found = decode(Image.open(root / "docs" / "codes" / f"{scheme}.png"))
+    assert len(found) == 1
+    assert f"`{found[0]}`" in (root / "README.md").read_text()
+    code = read(found[0])
+    assert isinstance(code, PayCode)
+    assert code.scheme == scheme
