@@ -366,7 +366,8 @@ class Repl:
             self.console.print(f"[bold]{where}[/bold]{tag} [dim]{event.key}[/dim]")
             if event.qr:  # a photo: its QR symbol, in blocks a phone camera can scan
                 self.console.print(Text(qr.terminal(event.qr)), no_wrap=True, crop=False)
-            self.console.print(event.text)
+            # A code in a caption stays on one line, so it can be copied whole.
+            self.console.print(event.text, soft_wrap=bool(event.qr))
             n = 1
             for row in event.buttons:
                 labels = []

@@ -132,7 +132,7 @@ async def test_only_customers_pay_by_code(world: World) -> None:
 
 async def test_paychat_chat_draws_the_qr_and_pays_by_paycode(world: World) -> None:
     out = io.StringIO()
-    repl = Repl(world.sim, Console(file=out, width=200))
+    repl = Repl(world.sim, Console(file=out, width=80))  # narrower than the code
     await seed(
         world,
         MARKETS["IN"]["parties"],
