@@ -560,24 +560,34 @@ class BotApi:
         _check_text(text)
         _check_markup(markup)
         with self.state.lock:
-            if chat_id not in self.state.users:
-                raise ApiError(400, "Bad Request: chat not found")
-            if chat_id in self.state.blocked:
-                raise ApiError(403, "Forbidden: bot was blocked by the user")
-            message = {
-                "message_id": self.state.next_message,
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
-                "from": self.state.bot,
-                "text": text,
-            }
-            if markup and "inline_keyboard" in markup:
-                message["reply_markup"] = markup
-            elif markup:  # a reply keyboard is the chat's, not the message's
-                self.state.keyboards[chat_id] = markup
-            self.state.next_message += 1
-            self.state.chats[chat_id].append(message)
-            return message
+            self._reachable(chat_id)
+            return self._bot_message(chat_id, {"text": text}, markup)
+
+    def _reachable(self, chat_id: int) -> None:
+        """Call with `state.lock` held: a chat the bot may send to, or the error Telegram gives."""
+        if chat_id not in self.state.users:
+            raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self.state.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+
+    def _bot_message(
+        self, chat_id: int, content: dict[str, Any], markup: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Call with `state.lock` held: a message from the bot lands in the chat."""
+        message = {
+            "message_id": self.state.next_message,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.state.bot,
+            **content,
+        }
+        if markup and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        elif markup:  # a reply keyboard is the chat's, not the message's
+            self.state.keyboards[chat_id] = markup
+        self.state.next_message += 1
+        self.state.chats[chat_id].append(message)
+        return message
 
     def api_sendPhoto(self, params: dict[str, Any]) -> Any:
         """A photo uploaded (multipart: PNG or JPEG bytes) or sent again by its `file_id`, with
@@ -590,10 +600,7 @@ class BotApi:
             raise ApiError(400, "Bad Request: message caption is too long")
         _check_markup(markup)
         with self.state.lock:
-            if chat_id not in self.state.users:
-                raise ApiError(400, "Bad Request: chat not found")
-            if chat_id in self.state.blocked:
-                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            self._reachable(chat_id)
             if isinstance(photo, str):
                 if photo not in self.state.files:
                     raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
@@ -605,30 +612,17 @@ class BotApi:
                 raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
             file_id = f"photo-{len(self.state.files) + 1}"
             self.state.files[file_id] = data
-            message: dict[str, Any] = {
-                "message_id": self.state.next_message,
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
-                "from": self.state.bot,
-                "photo": [
-                    {
-                        "file_id": file_id,
-                        "file_unique_id": file_id,
-                        "width": size[0],
-                        "height": size[1],
-                        "file_size": len(data),
-                    }
-                ],
+            shown = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "width": size[0],
+                "height": size[1],
+                "file_size": len(data),
             }
+            content: dict[str, Any] = {"photo": [shown]}
             if caption:
-                message["caption"] = caption
-            if markup and "inline_keyboard" in markup:
-                message["reply_markup"] = markup
-            elif markup:
-                self.state.keyboards[chat_id] = markup
-            self.state.next_message += 1
-            self.state.chats[chat_id].append(message)
-            return message
+                content["caption"] = caption
+            return self._bot_message(chat_id, content, markup)
 
     def photo(self, file_id: str) -> bytes:
         """The bytes of a photo the bot sent (what a person's phone would show)."""

@@ -75,6 +75,18 @@ def fields(text: str) -> list[tuple[str, str]] | Unreadable:
     return found
 
 
+def account(top: list[tuple[str, str]], tag: str, gui: str) -> dict[str, str] | Unreadable:
+    """The fields of merchant account template `tag` when its 00 (the scheme's globally unique
+    id) is `gui`, compared without case; `Unreadable` ("unsupported") when it is another's."""
+    inner = fields(dict(top).get(tag, ""))
+    if isinstance(inner, Unreadable):
+        return inner
+    found = dict(inner)
+    if found.get("00", "").lower() != gui.lower():
+        return Unreadable("unsupported", f"{tag}/00 is not {gui}")
+    return found
+
+
 def read(payload: str) -> list[tuple[str, str]] | Unreadable:
     """The top-level fields of a whole payload, its frame and CRC checked: format indicator
     first, the CRC field last, and the CRC right."""

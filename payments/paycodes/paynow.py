@@ -90,12 +90,9 @@ def build(
 
 def parse(top: list[tuple[str, str]]) -> PayCode | Unreadable:
     found = dict(top)
-    account = emv.fields(found.get(TEMPLATE, ""))
-    if isinstance(account, Unreadable):
-        return account
-    sub = dict(account)
-    if sub.get("00", "").upper() != GUI:
-        return Unreadable("unsupported", "26/00 is not SG.PAYNOW")
+    sub = emv.account(top, TEMPLATE, GUI)
+    if isinstance(sub, Unreadable):
+        return sub
     kinds = {code: kind for kind, code in _PROXY_CODES.items()}
     kind = kinds.get(sub.get("01", ""))
     if kind is None or not valid_proxy(kind, sub.get("02", "")):

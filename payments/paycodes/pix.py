@@ -81,12 +81,9 @@ def build(
 def parse(top: list[tuple[str, str]]) -> PayCode | Unreadable:
     """The fields of a BR Code whose CRC was checked (`emv.read`) → what it asks."""
     found = dict(top)
-    account = emv.fields(found.get(TEMPLATE, ""))
-    if isinstance(account, Unreadable):
-        return account
-    sub = dict(account)
-    if sub.get("00", "").lower() != GUI:
-        return Unreadable("unsupported", "26/00 is not br.gov.bcb.pix")
+    sub = emv.account(top, TEMPLATE, GUI)
+    if isinstance(sub, Unreadable):
+        return sub
     if "25" in sub and "01" not in sub:
         return Unreadable("unsupported", "a dynamic Pix code (26/25: a URL)")
     key = sub.get("01", "")
