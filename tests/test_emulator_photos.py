@@ -15,7 +15,13 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
 from bot import qr
+from core.settings import Settings
+from payments.paycodes.model import PayCode
+from payments.paycodes.reader import read
 from sim.emulator import Emulator
+from sim.scenarios.telegram_world import TelegramSimulator, open_telegram_world
+from sim.scenarios.world import seed
+from tests.conftest import START
 
 TOKEN = "123456:EMULATOR-PHOTOS"
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -64,3 +70,26 @@ async def test_what_telegram_refuses_about_photos(emulator: Emulator) -> None:
         sent = await bot.send_photo(42, qr.png(CODE), caption="code")
         with pytest.raises(BadRequest, match=r"(?i)no text in the message"):
             await bot.edit_message_text("changed", 42, sent.message_id)
+
+
+@pytest.mark.parametrize(
+    ("phone", "bank", "amount"),
+    [("+55 11 3456 7890", "Nubank", "10,50"), ("+65 6123 4567", "DBS", "6.80")],
+)
+async def test_the_bot_s_code_photo_on_telegram_is_its_caption_s_code(
+    settings: Settings, phone: str, bank: str, amount: str
+) -> None:
+    """Through the real adapter: a link's QR photo, as the Bot API holds it, decodes to the code
+    its caption carries, and that code reads as the market's."""
+    shop = {"role": "business", "phone": phone, "name": "Loja"}
+    async with open_telegram_world(settings, START) as world:
+        await seed(world, {"shop": shop}, {"shop": {"payments": {"bank": bank}}})
+        for text in ("/link", amount, "lunch"):
+            await world.sim.text("shop", text)
+        assert isinstance(world.sim, TelegramSimulator)
+        held = world.sim.emulator.chat(world.sim.ids["shop"])[-1]
+    caption_code = held["caption"].rsplit("\n", 1)[-1]
+    png = world.sim.emulator.photo(held["photo"][0]["file_id"])
+    found = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+    assert found == [caption_code]
+    assert isinstance(read(caption_code), PayCode)
