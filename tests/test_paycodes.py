@@ -104,6 +104,25 @@ def test_upi_reads_the_published_intent_and_builds_it_back() -> None:
     assert read(built) == code
 
 
+# NPCI, "UPI Linking Specifications" 1.6, §2 Implementation Samples (hyperlink and QR code).
+NPCI_EXAMPLE = (
+    "upi://pay?pa=nadeem@npci&pn=nadeem%20chinna&mc=0000&tid=cxnkjcnkjdfdvjndkjfvn"
+    "&tr=4894398cndhcd23&tn=Pay%20to%20mystar%20store&am=10&mam=null&cu=INR"
+    "&url=https://mystar.com/orderid=9298yw89e8973e87389e78923ue892"
+)
+
+
+def test_upi_reads_npci_s_own_sample() -> None:
+    assert read(NPCI_EXAMPLE) == PayCode(
+        "upi",
+        "nadeem@npci",
+        "nadeem chinna",
+        Money(1000, "INR"),
+        "4894398cndhcd23",
+        note="Pay to mystar store",
+    )
+
+
 def test_upi_values_are_percent_encoded() -> None:
     built = upi.build("dosa.corner@oksbi", "Dosa & Co", Money(25050, "INR"), "PR-1", "2 dosa=ok")
     assert "pn=Dosa%20%26%20Co" in built
