@@ -62,6 +62,10 @@ class _Shape:
     stem: str
 
 
+# A payment code as a code photo's caption ends with it (its own line: a Pix code has spaces).
+_PAY_CODE = _Shape(r"(?:000201|upi://)[^\n]+", "paycode")
+
+
 class Recorder:
     """Watches `sim` from now on (`sim.observe(self)` is done here). Attach it before the first
     party is added: parties added before are not in the recording."""
@@ -175,6 +179,8 @@ class Recorder:
             return {"open_link": str(fields.get("text", ""))}
         if action.kind == "biometric":
             return {"biometric": str(fields.get("text", ""))}
+        if action.kind == "code":
+            return {"pay_code": str(fields.get("text", ""))}
         if action.kind == "tap":
             return self._tap(action.party, str(fields["button"]), str(fields["message"]))
         return {action.kind: str(fields.get("text", ""))}  # a kind the format may add later
@@ -286,6 +292,11 @@ class _Writer:
             shape = _Shape(r"(?<=start=)[A-Za-z0-9_-]+", "link")
             name = self._capture(token, shape, index, sms_only=False)
             return {"open_link": f"${{{name}}}"} if name else action
+        if isinstance(action, dict) and "pay_code" in action:
+            # A payment code names its request: the one a code photo's caption showed.
+            code = str(action["pay_code"])
+            name = self._capture(code, _PAY_CODE, index, sms_only=False)
+            return {"pay_code": f"${{{name}}}"} if name else action
         return action
 
     def _substitute(self, text: str, index: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +19,13 @@ from payments.paycodes import emv
 from payments.paycodes.issue import expired, request_id
 from payments.paycodes.model import PayCode
 from payments.paycodes.reader import read
+from sim.recorder import Recorder
 from sim.repl import Repl
+from sim.scenarios.loader import cases
+from sim.scenarios.python_api import ConvoWorld, edit, says
+from sim.scenarios.runner import run_case
 from sim.scenarios.world import World, seed
-from tests.conftest import keys
+from tests.conftest import ROOT, keys
 
 MARKETS: dict[str, dict[str, Any]] = {
     "BR": {
@@ -167,3 +172,51 @@ def test_a_paynow_code_expires_at_the_end_of_its_date_in_singapore(settings: Set
     assert not expired(code, last_minute, market)
     assert expired(code, last_minute + timedelta(minutes=1), market)
     assert not expired(replace(code, expires=None), last_minute + timedelta(days=999), market)
+
+
+async def test_a_recorded_session_pays_the_code_its_photo_showed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The recorder writes a scanned code as `pay_code`, captured from the code photo's caption
+    (not the literal code, which names one run's request), and the recording replays green."""
+    recorders: list[Recorder] = []
+    path = ROOT / "tests" / "scenarios" / "codes" / "upi_intent.convo.yaml"
+    result = await run_case(
+        cases(path)[0], settings, opened=lambda w: recorders.append(Recorder(w.sim))
+    )
+    assert result.passed, result.report
+    written = recorders[-1].to_yaml()
+    assert "says: code.qr" in written
+    assert "pay_code: '${paycode}'" in written, written
+    recorded = tmp_path / "recorded.convo.yaml"
+    recorded.write_text(written, encoding="utf-8")
+    again = await run_case(cases(recorded)[0], settings)
+    assert again.passed, again.report
+
+
+def test_a_python_scenario_pays_by_code(paychat_world: ConvoWorld) -> None:
+    """`pays_code` is the Python API's `{pay_code: ...}`, on both transports."""
+    world = paychat_world
+    world.options(clock="2026-03-01T12:00:00+08:00")
+    stall = world.party("stall", role="business", phone="+65 6123 4567", name="Ah Seng")
+    wei = world.party("wei", role="customer", phone="+65 9123 4567", name="Wei")
+    world.given(
+        stall={"payments": {"bank": "OCBC"}},
+        wei={"pin": "8024", "methods": [{"paynow": "+65 9123 4567"}]},
+    )
+    stall.sends("/link")
+    world.expect(stall=[says("request.ask_amount")])
+    stall.sends("6.80")
+    world.expect(stall=[says("request.ask_note")])
+    stall.taps("skip")
+    world.expect(
+        stall=[says("link.created"), says("code.qr", kind="photo", regex="\n(?P<code>.+)$")]
+    )
+    wei.pays_code("${code}")
+    world.expect(wei=[says("pay.choose_method", contains="PayNow QR read")])
+    wei.taps(label="PayNow · +65 9123 4567")
+    world.expect(wei=[says("pin.ask")])
+    wei.enters_pin("8024")
+    world.expect(
+        wei=[says("pay.succeeded"), edit(says="request.paid")], stall=[says("pay.received")]
+    )

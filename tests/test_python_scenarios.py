@@ -36,7 +36,7 @@ steps:
     expect: {shop: [{says: request.ask_note}]}
   - shop: chai
     expect:
-      shop: [{says: request.sent, regex: '(?P<req>PR-[A-Z0-9]+)'}]
+      shop: [{says: request.sent, regex: '(?P<req>PR-[A-Z0-9]+)'}, {says: code.qr, kind: photo}]
       asha: [{says: request.received, contains: "₹250.00", save: request_msg}]
   - inject: {processor.authorize: [{outcome: declined, code: insufficient_funds}]}
   - asha: {tap: pay, on: request_msg}
@@ -79,7 +79,7 @@ def twin_in_python(world: ConvoWorld, paid_key: str) -> None:
     world.expect(shop=[says("request.ask_note")])
     shop.sends("chai")
     world.expect(
-        shop=[says("request.sent", regex="(?P<req>PR-[A-Z0-9]+)")],
+        shop=[says("request.sent", regex="(?P<req>PR-[A-Z0-9]+)"), says("code.qr", kind="photo")],
         asha=[says("request.received", contains="₹250.00", save="request_msg")],
     )
     world.inject("processor.authorize", outcome="declined", code="insufficient_funds")

@@ -125,6 +125,10 @@ class PartyActions:
         """`{open_link: "${link}"}`."""
         self.world._act(self.name, {"open_link": link})
 
+    def pays_code(self, code: str) -> None:
+        """`{pay_code: "${code}"}`: the bank app scans or pastes a payment code."""
+        self.world._act(self.name, {"pay_code": code})
+
     def biometric(self, answer: str) -> None:
         """`{biometric: approve}` or `refuse` (simulator only)."""
         self.world._act(self.name, {"biometric": answer})
