@@ -10,9 +10,9 @@ from sim.simulator import Simulator
 from tests.conftest import onboard
 
 PLAIN = re.compile(r"\b[A-Za-z][a-z]{3,}\b")
-# What is data, not words: names, banks, the card and UPI labels, links, commands.
+# What is data, not words: names, banks, the card and UPI labels, links, payment codes, commands.
 DATA = re.compile(
-    r"https?://\S+|/[a-z]+|[A-Z]{2}-\w+|Chai Point|Asha|HDFC Bank|masala chai"
+    r"(?:https?|upi)://\S+|/[a-z]+|[A-Z]{2}-\w+|Chai Point|Asha|HDFC Bank|masala chai"
     r"|India|Visa|Mastercard"  # Babel's names of the country and the card brands
 )
 
