@@ -14,12 +14,10 @@ hop costs more than most units. It starts as a copy of a migrated template made 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import threading
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, cast
 
@@ -28,22 +26,14 @@ import aiosqlite
 from core.errors import RuleRefused
 from core.threads import threads_without_signals
 from storage.base import StorageError
+from storage.group_commit import MAX_BATCH as MAX_BATCH
+from storage.group_commit import GroupCommit, Outcome
+from storage.migrations_index import migrations as migrations
 from storage.sealer import Sealer, legacy_key_file
 from storage.tx import SqliteTx
 
 T = TypeVar("T")
-MAX_BATCH = 32  # ~4 ms of work: replies wait for their batch's COMMIT, so this bounds p99
-_Item = tuple[Callable[[SqliteTx], Any], "asyncio.Future[Any]"]
 Statements = list[tuple[str, Any]]  # one unit's SQL, in order: (statement, parameters)
-
-
-def migrations() -> list[tuple[int, str]]:
-    folder = resources.files("storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -133,13 +123,14 @@ class SqliteStore:
     ) -> None:
         self._db = db
         self._sealer = sealer
-        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
-        self._closed = False
         self._recorded = record
         # In memory, a unit runs at once, in the caller's turn of the loop: a batch of one, as
         # any unit that finds no other waiting is on a file; nothing waits between units.
         self._inline = isinstance(db, _Inline)
-        self._writer = None if self._inline else asyncio.create_task(self._write_loop())
+        self._closed = False
+        self._writer: GroupCommit[SqliteTx] | None = (
+            None if self._inline else GroupCommit(self._execute, (sqlite3.Error,))
+        )
 
     @classmethod
     async def open(
@@ -189,64 +180,34 @@ class SqliteStore:
         return cls(db, sealer, record)
 
     async def run(self, work: Callable[[SqliteTx], T]) -> T:
+        if self._writer is not None:
+            return await self._writer.run(work)
         if self._closed:
             raise StorageError("the store is closed")
-        if self._inline:
-            ((ok, value),) = self._commit([work])
-            if ok:
-                return cast(T, value)
-            raise value
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((work, future))
-        return await future
+        try:
+            ((ok, value),) = self._run_batch([work])
+        except sqlite3.Error as exc:
+            raise StorageError(str(exc)) from None
+        if ok:
+            return cast(T, value)
+        raise value
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         if self._writer is not None:
-            self._queue.put_nowait(None)
-            await self._writer
+            await self._writer.close()
         await self._db.close()
 
-    async def _write_loop(self) -> None:
-        while True:
-            first = await self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while not self._queue.empty() and len(batch) < MAX_BATCH:
-                item = self._queue.get_nowait()
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            # aiosqlite has no public "run this function on the worker thread"; _execute is
-            # that, and the version range in pyproject.toml pins the API we rely on.
-            outcomes = await self._db._execute(self._commit, [w for w, _ in batch])
-            for (ok, value), (_, future) in zip(outcomes, batch, strict=True):
-                if future.done():
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
-            if stop:
-                return
+    async def _execute(self, works: list[Callable[[SqliteTx], Any]]) -> list[Outcome]:
+        # aiosqlite has no public "run this function on the worker thread"; _execute is that,
+        # and the version range in pyproject.toml pins the API we rely on.
+        return await self._db._execute(self._run_batch, works)
 
-    def _commit(self, works: list[Callable[[SqliteTx], Any]]) -> list[tuple[bool, Any]]:
-        """Each unit's outcome; when the database fails the whole batch, that error is every
-        unit's."""
-        try:
-            return self._run_batch(works)
-        except (sqlite3.Error, StorageError) as exc:
-            error = exc if isinstance(exc, StorageError) else StorageError(str(exc))
-            return [(False, error)] * len(works)
-
-    def _run_batch(self, works: list[Callable[[SqliteTx], Any]]) -> list[tuple[bool, Any]]:
+    def _run_batch(self, works: list[Callable[[SqliteTx], Any]]) -> list[Outcome]:
         conn = self._db._conn
-        outcomes: list[tuple[bool, Any]] = []
+        outcomes: list[Outcome] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             for work in works:
