@@ -188,6 +188,8 @@ class Engine:
     # -- inside the unit of work ----------------------------------------------------------------
     def _step(self, inbound: Inbound, tx: TxWithRails) -> list[Outbound]:
         now = self.clock.now()
+        if inbound.user:  # first: the party's events never run two at once, on any worker
+            tx.hold_conversation(inbound.user)
         if not tx.claim(inbound.key, now):
             return []
         if inbound.platform_id:
@@ -207,6 +209,8 @@ class Engine:
         return self._commit_replies(tx, ctx.says, inbound)
 
     def _failed(self, inbound: Inbound, tx: Tx) -> list[Outbound]:
+        if inbound.user:
+            tx.hold_conversation(inbound.user)
         tx.claim(inbound.key, self.clock.now())
         if inbound.kind == "job":
             tx.finish_job(int(inbound.job["id"]))  # a failing job must not fire forever

@@ -22,7 +22,8 @@ from bot.render import check_locales
 from core.clock import Clock, IdSource
 from core.settings import Settings
 from payments.rails import Rails
-from storage.sqlite import SqliteStore, Statements
+from storage.opening import open_store
+from storage.sqlite import Statements
 
 
 def deep_link_base(bot_username: str) -> str:
@@ -60,9 +61,10 @@ async def open_engine(
     `telegram.bot_username` (the simulator's links). The Telegram transport passes the bot's
     real username, from getMe. `record`: `paychat bench` only; every statement the engine's
     committed units run is appended to it, one list per unit (see `SqliteStore.open`).
-    `hashing`: PIN-hash threads that outlive the engine (see `Engine`); by default its own."""
+    `hashing`: PIN-hash threads that outlive the engine (see `Engine`); by default its own.
+    `db_path`: a SQLite path or a storage URL (`storage/opening.py`)."""
     check_settings(settings)
-    store = await SqliteStore.open(db_path, settings.storage.synchronous, record=record)
+    store = await open_store(db_path, settings.storage.synchronous, record=record)
     try:
         engine = Engine(
             store,

@@ -69,7 +69,7 @@ async def run_bot(
         }
         async with open_telegram(
             settings,
-            settings.storage.path,
+            settings.storage.database(),
             token,
             base_url=base_url,
             clock=SystemClock(),

@@ -8,6 +8,7 @@ Babel does not know, at engine start) is refused with its key instead.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -215,9 +216,20 @@ class Locales(_Frozen):
         return self
 
 
+DATABASE_URL_ENV = "PAYCHAT_DATABASE_URL"
+
+
 class Storage(_Frozen):
     path: str = Field(default="paychat.db", min_length=1)
+    # A URL instead of the path: sqlite:///file.db, or postgresql://user@host/db (README,
+    # PostgreSQL). PAYCHAT_DATABASE_URL, when set, wins over both (a password stays out of
+    # the file).
+    url: str | None = Field(default=None, min_length=1)
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+
+    def database(self) -> str:
+        """What the bot opens: PAYCHAT_DATABASE_URL, else `url`, else `path`."""
+        return os.environ.get(DATABASE_URL_ENV) or self.url or self.path
 
 
 class Telegram(_Frozen):

@@ -48,12 +48,16 @@ environment:
   PAYCHAT_SECRET_KEY  the key that seals secrets at rest; else the key file
                       PAYCHAT_KEY_FILE names, else ~/.config/paychat/secret.key,
                       never beside the database (README, What protects what)
+  PAYCHAT_DATABASE_URL
+                      the database, over storage.url and storage.path:
+                      postgresql://user@host/db, or a SQLite file
 
 database:
   the SQLite file at storage.path in the configuration (--config; the shipped
   config.yaml says paychat.db, in the folder the bot starts in), created on
-  first start. Conversations, requests, payments, the ledger and the outbox
-  live there, so a restart resumes them."""
+  first start, or PostgreSQL when storage.url (or PAYCHAT_DATABASE_URL) is
+  postgresql://...: several workers may share it. Conversations, requests,
+  payments, the ledger and the outbox live there, so a restart resumes them."""
 
 
 class _Help(argparse.HelpFormatter):

@@ -9,8 +9,10 @@ rows of one transaction (a `Tx`) and returns a value; the store guarantees:
 - **durability before release**: `run` returns (or raises) only after the commit that holds the
   unit is on disk, to the durability the store was opened with, so replies are never sent for
   state that could still be lost to an application crash;
-- **serial order**: units run one at a time in the order `run` was called, so two events for one
-  conversation never interleave;
+- **serial order**: within one store, units run one at a time in the order `run` was called;
+  across several processes sharing a database (several workers on PostgreSQL), a unit that
+  calls `hold_conversation` first runs alone for that party, so two events for one
+  conversation never interleave, whichever worker took them;
 - **no foreign exceptions**: database errors surface as `StorageError`.
 
 Units must be CPU-only (no awaiting, no network): they run on the store's writer thread. A `Tx`
@@ -74,6 +76,12 @@ class UserRows(Protocol):
 
 class ConversationRows(Protocol):
     """Where each party's conversation stands: (flow, state, data), one per party."""
+
+    def hold_conversation(self, user_id: str) -> None:
+        """Until this unit ends, no other unit (of any worker sharing the database) acts on
+        this party's conversation: theirs waits. The engine calls it first in every event, so a
+        person's events never run two at once, without a lock on everyone else's."""
+        ...
 
     def conversation(self, user_id: str) -> tuple[str, str, dict[str, Any]] | None: ...
     def save_conversation(

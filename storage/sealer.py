@@ -61,16 +61,17 @@ class Sealer:
         self._opened: dict[bytes, str] = {}
 
     @classmethod
-    def for_database(cls, db_path: str, *, new: bool) -> Sealer:
+    def for_database(cls, db_path: str, *, new: bool, beside: bool = True) -> Sealer:
         """The key for the database at `db_path`; `new`: it holds nothing yet, so a key may be
-        created for it. A key that cannot be read or created, or is not a Fernet key, is a
-        `StorageError` naming where the key came from (never the key)."""
+        created for it; `beside`: it is a file, which an older version's key may sit beside (a
+        database server's is not). A key that cannot be read or created, or is not a Fernet
+        key, is a `StorageError` naming where the key came from (never the key)."""
         if secret := os.environ.get(ENV_KEY):
             return cls._checked(secret.encode(), ENV_KEY)
         if db_path == ":memory:":
             return cls(_memory_key())
         legacy = legacy_key_file(db_path)
-        if legacy.is_file():
+        if beside and legacy.is_file():
             log.warning(
                 "the key file %s sits beside its database: a copy of that folder opens the "
                 "sealed data; move it to %s or into %s (README: What protects what)",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +12,8 @@ from core.settings import Settings, load_settings
 from sim.scenarios.world import World, open_world
 from sim.simulator import Simulator
 from storage.base import Store
+from storage.opening import open_store
+from storage.pg_schemas import scratch_schema
 from storage.rails_rows import TxWithRails
 from storage.sqlite import SqliteStore
 
@@ -33,17 +37,74 @@ def settings() -> Settings:
     return load_settings(ROOT / "config.yaml")
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of the tests' own, started on first use: `scripts/throwaway-postgres`
+    (which installs PostgreSQL where it is missing) on a unix socket in a folder of its own. Not
+    under pytest's tmp_path: the cluster runs as the `postgres` user, which cannot enter root's
+    0700 folders."""
+
+    def __init__(self) -> None:
+        self._script = str(ROOT / "scripts" / "throwaway-postgres")
+        self._folder = ""
+        self._url = ""
+
+    @property
+    def url(self) -> str:
+        if not self._url:
+            self._folder = tempfile.mkdtemp(prefix="paychat-pg-")
+            started = subprocess.run(
+                [self._script, "start", self._folder],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if started.returncode != 0:
+                pytest.fail(f"no PostgreSQL for the tests: {started.stderr.strip()}")
+            self._url = started.stdout.strip()
+        return self._url
+
+    def stop(self) -> None:
+        if self._folder:
+            subprocess.run(
+                [self._script, "stop", self._folder], capture_output=True, timeout=120, check=False
+            )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    """This test process's PostgreSQL (each pytest-xdist worker has its own), if a test uses it."""
+    cluster = ThrowawayPostgres()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def pg_url(postgres: ThrowawayPostgres) -> AsyncIterator[str]:
+    """A fresh, empty schema on the tests' PostgreSQL, as a URL; dropped after the test."""
+    async with scratch_schema(postgres.url, "test") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", "postgresql"])
 async def store(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: ThrowawayPostgres
 ) -> AsyncIterator[Store[TxWithRails]]:
     """Every adapter of the storage ports, opened each way it can be: the contract suite
     (tests/test_storage.py, tests/test_storage_payments.py) runs once per entry. Real databases
-    only: a second adapter joins by adding its entry here."""
-    path = str(tmp_path / "s.db") if request.param == "sqlite-file" else ":memory:"
-    opened = await SqliteStore.open(path)
-    yield opened
-    await opened.close()
+    only: PostgreSQL is a cluster of the tests' own, each test in a fresh schema."""
+    if request.param != "postgresql":
+        path = str(tmp_path / "s.db") if request.param == "sqlite-file" else ":memory:"
+        opened = await SqliteStore.open(path)
+        yield opened
+        await opened.close()
+        return
+    async with scratch_schema(postgres.url, "test") as url:
+        opened = await open_store(url)
+        yield opened
+        await opened.close()
 
 
 @pytest.fixture

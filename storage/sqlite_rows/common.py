@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import inspect
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -13,11 +12,23 @@ from typing import Any, Protocol
 from storage.sealer import Sealer
 
 
-class Connection(Protocol):
-    """What the rows need of a sqlite3 connection (the benchmark passes a recorder)."""
+class Cursor(Protocol):
+    """What the rows read of a statement's result (a sqlite3 cursor has it)."""
 
-    def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor: ...
-    def executemany(self, sql: str, rows: Any, /) -> sqlite3.Cursor: ...
+    @property
+    def rowcount(self) -> int: ...
+    @property
+    def lastrowid(self) -> int | None: ...
+    def fetchone(self) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the rows need of a sqlite3 connection (the benchmark passes a recorder, the
+    PostgreSQL adapter one that speaks its dialect: storage/pg_rows.py)."""
+
+    def execute(self, sql: str, params: Any = (), /) -> Cursor: ...
+    def executemany(self, sql: str, rows: Any, /) -> Cursor: ...
 
 
 class SqliteRows:

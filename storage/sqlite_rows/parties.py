@@ -97,6 +97,10 @@ _CONVERSATION = f"SELECT {columns(_conversation)} FROM conversations"
 
 
 class SqliteConversationRows(SqliteRows):
+    def hold_conversation(self, user_id: str) -> None:
+        """Nothing to do: SQLite runs one writing transaction at a time (BEGIN IMMEDIATE), across
+        processes too, so no other unit can touch this conversation before the commit."""
+
     def conversation(self, user_id: str) -> tuple[str, str, dict[str, Any]] | None:
         row = self._one(_CONVERSATION + " WHERE user_id=?", user_id)
         return None if row is None else _conversation(*row)

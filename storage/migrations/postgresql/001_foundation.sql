@@ -57,3 +57,6 @@ CREATE TABLE jobs (
     owner       INTEGER
 );
 CREATE INDEX jobs_due ON jobs (due_at) WHERE done = 0;
+
+-- Each worker process takes the next number when it connects (storage/postgres.py).
+CREATE SEQUENCE paychat_workers AS INTEGER;
