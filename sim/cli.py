@@ -185,6 +185,14 @@ def parser() -> argparse.ArgumentParser:
         "adapter and the Bot API emulator over loopback",
     )
     test.add_argument(
+        "--storage",
+        type=_case_storage,
+        default=":memory:",
+        metavar="URL",
+        help="postgresql://…: run every case on PostgreSQL, each in a fresh schema of its own "
+        "(default: a fresh in-memory SQLite database per case)",
+    )
+    test.add_argument(
         "--artifacts",
         default="artifacts/scenarios",
         metavar="DIR",
@@ -426,6 +434,7 @@ def _main(argv: list[str] | None) -> int:
                 args.artifacts,
                 args.via,
                 reports_of(args),
+                args.storage,
             )
         except FileNotFoundError as exc:
             print(f"paychat: {exc}", file=sys.stderr)
@@ -471,6 +480,14 @@ def _writable(text: str) -> str:
     if not os.access(folder, os.W_OK):
         raise argparse.ArgumentTypeError(f"cannot write {text}: {folder} is not writable")
     return text
+
+
+def _case_storage(text: str) -> str:
+    """An argparse type: where scenario cases run; one shared SQLite file would let cases see
+    each other's rows, so only PostgreSQL (a schema per case) or the in-memory default."""
+    if text == ":memory:" or text.startswith(("postgresql://", "postgres://")):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not a postgresql:// URL")
 
 
 def _seconds(text: str) -> float:

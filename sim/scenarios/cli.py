@@ -97,6 +97,7 @@ def run_tests(
     artifacts: str,
     via: str = "simulator",
     reports: Reports | None = None,
+    storage: str = ":memory:",
 ) -> int:
     reports = reports or Reports()
     all_cases: list[Case] = []
@@ -128,6 +129,12 @@ def run_tests(
                 progress.advance(task)
                 if not result.passed and first_failure:
                     break
+        for case in all_cases:
+            result = asyncio.run(run_case(case, settings, Path(artifacts), via, db=storage))
+            results.append(result)
+            progress.advance(task)
+            if not result.passed and first_failure:
+                break
     elapsed = time.perf_counter() - started
     failed = [r for r in results if not r.passed]
     skipped = [r for r in results if r.skipped]

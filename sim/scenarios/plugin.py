@@ -4,7 +4,8 @@ Registered as the `paychat` pytest11 entry point, so `pytest` in any project wit
 installed runs scenario files beside unit tests. Options: `--paychat-config` (default
 `config.yaml` in the rootdir), `--paychat-artifacts` (where failing transcripts go) and
 `--paychat-via` (`simulator`, `telegram` through the real adapter and the Bot API emulator, or
-`both`: each case twice; a case the transport cannot run is reported skipped, with why).
+`both`: each case twice; a case the transport cannot run is reported skipped, with why);
+`--paychat-storage` (a PostgreSQL URL: every case in a fresh schema there).
 `--paychat-coverage` (with `-json FILE`, `-md FILE`, `--paychat-fail-under N`) reports the flow
 coverage of the scenario files and the tests written with `paychat_world` (not of other unit
 tests), merged over pytest-xdist's workers: each
@@ -66,6 +67,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["simulator", "telegram", "both"],
         default="simulator",
         help="run each scenario in the simulator, through the Telegram adapter, or both",
+    )
+    group.addoption(
+        "--paychat-storage",
+        default=":memory:",
+        metavar="URL",
+        help="the database of each case: in-memory SQLite (the default), or a PostgreSQL URL "
+        "(each case in a fresh schema there)",
     )
 
 
@@ -180,8 +188,10 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         artifacts = Path(self.config.getoption("--paychat-artifacts"))
         coverage = self.config.stash.get(_COVERAGE, None)
+        storage = self.config.getoption("--paychat-storage")
+        settings = _settings(self.config)
         with recording(coverage) if coverage is not None else nullcontext():
-            result = asyncio.run(run_case(self.case, _settings(self.config), artifacts, self.via))
+            result = asyncio.run(run_case(self.case, settings, artifacts, self.via, db=storage))
         if result.skipped:
             pytest.skip(result.skipped)
         if not result.passed:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -24,6 +25,7 @@ from sim.scenarios.spec import VAR, duration
 from sim.scenarios.world import World, open_world, seed
 from sim.simulator import PAY_CODE_SHOWN, PathsDisagree, SeenEvent, TapError
 from storage.base import Tx
+from storage.opening import parse
 
 DEFAULT_START = "2026-03-01T10:00:00+00:00"
 
@@ -429,6 +431,19 @@ def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
+@asynccontextmanager
+async def case_database(db: str) -> AsyncIterator[str]:
+    """The database a case runs on: on PostgreSQL, a fresh schema of its own, dropped after
+    (cases never see each other's rows); anything else as given."""
+    if parse(db)[0] != "postgresql":
+        yield db
+        return
+    from storage.pg_schemas import scratch_schema  # psycopg loads only when it is used
+
+    async with scratch_schema(db, "scenario") as url:
+        yield url
+
+
 async def run_case(
     case: Case,
     settings: Settings,
@@ -439,9 +454,10 @@ async def run_case(
     opened: Callable[[World], None] | None = None,
 ) -> CaseResult:
     """Run one case in-process (`via="simulator"`) or through the real Telegram adapter and
-    the Bot API emulator over loopback (`via="telegram"`). `db` is the SQLite database (a
-    fresh in-memory one by default); `after` sees the world when the case passed; `opened`
-    sees it before the parties are seeded (an observer, such as a recorder, attaches there)."""
+    the Bot API emulator over loopback (`via="telegram"`). `db` is the database (a fresh
+    in-memory SQLite one by default; a PostgreSQL URL gives the case a fresh schema of its
+    own there); `after` sees the world when the case passed; `opened` sees it before the
+    parties are seeded (an observer, such as a recorder, attaches there)."""
     started = time.perf_counter()
     problems = lint(case.path)
     if problems:
@@ -454,8 +470,10 @@ async def run_case(
         opener: Callable[..., Any] = open_world
         if via == "telegram":
             from sim.scenarios.telegram_world import open_telegram_world as opener
-        options = {"db": db} if via != "telegram" else {}
-        async with opener(settings, start, int(doc.get("seed", 0)), **options) as world:
+        async with (
+            case_database(db) as target,
+            opener(settings, start, int(doc.get("seed", 0)), db=target) as world,
+        ):
             run = Run(world, doc, case)
             if opened is not None:
                 opened(world)

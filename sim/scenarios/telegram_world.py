@@ -187,14 +187,19 @@ NO_PACING: dict[str, Any] = {"per_chat_burst": 1000, "global_rate": 100000.0}
 
 @asynccontextmanager
 async def open_telegram_world(
-    settings: Settings, start: datetime, seed: int = 0, bot_username: str | None = None
+    settings: Settings,
+    start: datetime,
+    seed: int = 0,
+    bot_username: str | None = None,
+    db: str = ":memory:",
 ) -> AsyncIterator[World]:
-    """`bot_username`: the emulated bot's name, as getMe reports it (default: the config's)."""
+    """`bot_username`: the emulated bot's name, as getMe reports it (default: the config's);
+    `db`: the database (a storage URL)."""
     clock, ids, rails = VirtualClock(start), SeededIds(seed), Rails.simulated()
     with emulated(bot_username or settings.telegram.bot_username) as emulator:
         async with open_telegram(
             settings,
-            ":memory:",
+            db,
             TOKEN,
             base_url=emulator.base_url,
             clock=clock,
