@@ -200,6 +200,13 @@ def parser() -> argparse.ArgumentParser:
     )
     add_report_options(test, _writable)
     command(
+        "migrate",
+        "bring the database's schema up to date, then exit",
+        "Apply the schema migrations the database (storage.url, storage.path or "
+        "PAYCHAT_DATABASE_URL) has not seen, then exit. Workers do it on start as well; on "
+        "PostgreSQL one migrates while the others wait.",
+    )
+    command(
         "diagrams",
         "write each flow's state diagram to docs/flows.md",
         "Write each flow's state diagram to docs/flows.md, and say whether it changed.",
@@ -410,6 +417,16 @@ def _main(argv: list[str] | None) -> int:
         )
         # Through the console, which ends quietly if the reader goes away (`| head`).
         console.out(report(result, args.json), highlight=False)
+        return 0
+    if args.command == "migrate":
+        from core.errors import StorageError
+        from storage.opening import migrate
+
+        try:
+            console.print(asyncio.run(migrate(settings.storage.database())), highlight=False)
+        except StorageError as exc:
+            print(f"paychat migrate: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "diagrams":
         from sim.diagrams import write

@@ -51,3 +51,19 @@ async def open_store(
 
         return await PostgresStore.open(target)
     return await SqliteStore.open(target, synchronous, record=record)
+
+
+async def migrate(url: str) -> str:
+    """Bring the database's schema up to date and close it (`paychat migrate`): what it did."""
+    kind, target = parse(url)
+    store: Store[TxWithRails]
+    if kind == "postgresql":
+        from storage.postgres import PostgresStore, redact
+
+        store = await PostgresStore.open(target, migrate_only=True)
+        shown = redact(target)
+    else:
+        store = await SqliteStore.open(target)
+        shown = target
+    await store.close()
+    return f"{shown}: the schema is up to date"
