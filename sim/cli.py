@@ -206,6 +206,16 @@ def parser() -> argparse.ArgumentParser:
         "PAYCHAT_DATABASE_URL) has not seen, then exit. Workers do it on start as well; on "
         "PostgreSQL one migrates while the others wait.",
     )
+    move = command(
+        "migrate-data",
+        "copy a SQLite database into an empty PostgreSQL one, checked",
+        "Copy every row of a SQLite database into an empty PostgreSQL database (same sealing "
+        "key: PAYCHAT_SECRET_KEY or the key file), then check row counts, that the ledger "
+        "balances and that the newest payment reads the same on both. Exit 0 when it did, 2 "
+        "when it could not (nothing is left half copied).",
+    )
+    move.add_argument("--from", dest="source", required=True, metavar="SQLITE")
+    move.add_argument("--to", dest="target", required=True, metavar="POSTGRESQL_URL")
     command(
         "diagrams",
         "write each flow's state diagram to docs/flows.md",
@@ -428,6 +438,10 @@ def _main(argv: list[str] | None) -> int:
             print(f"paychat migrate: {exc}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "migrate-data":
+        from sim.migrate_data import run_migrate_data
+
+        return run_migrate_data(args.source, args.target, console)
     if args.command == "diagrams":
         from sim.diagrams import write
 
