@@ -284,6 +284,20 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--json", type=_writable, metavar="FILE", help="also write the figures as JSON to FILE"
     )
+    bench.add_argument(
+        "--storage",
+        metavar="URL",
+        help="instead of the full benchmark: the payment conversations on this database "
+        "(postgresql://…, in a fresh schema; or a SQLite path for comparison), shared by "
+        "--workers processes, each with --conversations of its own",
+    )
+    bench.add_argument(
+        "--workers",
+        type=_whole(1, 64),
+        default=1,
+        metavar="N",
+        help="with --storage: worker processes sharing the database (default: %(default)s)",
+    )
     tg = command("telegram", "run the bot on Telegram (token: TELEGRAM_BOT_TOKEN)", _TELEGRAM)
     tg.add_argument(
         "--base-url",
@@ -409,6 +423,22 @@ def _main(argv: list[str] | None) -> int:
             f"({count} cases in {seconds:.2f} s, {cpu:.2f} s of CPU)",
             highlight=False,
         )
+        return 0
+    if args.command == "bench" and args.storage:
+        from sim.bench_workers import report as report_workers
+        from sim.bench_workers import run_workers
+
+        shared = asyncio.run(
+            run_workers(
+                settings,
+                args.storage,
+                args.workers,
+                args.conversations,
+                args.payments,
+                args.config,
+            )
+        )
+        console.out(report_workers(shared), highlight=False)
         return 0
     if args.command == "bench":
         from sim.bench import report, run

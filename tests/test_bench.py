@@ -18,6 +18,7 @@ from sim.bench import START, _ceiling, _copy, _own_sql, report, run
 from sim.cli import main
 from storage.sqlite import Statements
 from storage.tx import SqliteTx
+from tests.conftest import ROOT
 
 
 async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
@@ -126,10 +127,19 @@ async def test_the_scenarios_only_figure_runs_every_case(
     from sim.bench import scenario_rate
     from sim.scenarios.cli import scenario_files
     from sim.scenarios.loader import cases
-    from tests.conftest import ROOT
 
     monkeypatch.chdir(ROOT)
     count, seconds, cpu = await scenario_rate(settings, None)
     assert count == sum(len(cases(p)) for p in scenario_files(["tests/scenarios"]))
     assert seconds > 0
     assert cpu > 0
+
+
+async def test_workers_share_one_postgresql_for_the_bench(settings: Settings, pg_url: str) -> None:
+    from sim.bench_workers import report, run_workers
+
+    shared = await run_workers(settings, pg_url, 2, 2, 1, str(ROOT / "config.yaml"))
+    assert shared.workers == 2
+    assert shared.events == 2 * 2 * 7  # seven events a payment, every one answered
+    assert shared.events_per_second > 0
+    assert "postgresql, 2 worker(s)" in report(shared)
