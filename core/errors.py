@@ -3,8 +3,10 @@
     PayChatError                 the root: `except PayChatError` catches every one of them
     ├── ConfigError              config.yaml cannot be used (the message names file, key, problem)
     ├── StorageError             the database failed; the unit of work did not commit
-    │   └── RuleRefused          a database rule refused a write: the same write always will
-    │       └── DuplicateError   a uniqueness rule refused a write (a second payment, a phone)
+    │   ├── RuleRefused          a database rule refused a write: the same write always will
+    │   │   └── DuplicateError   a uniqueness rule refused a write (a second payment, a phone)
+    │   └── Contended            PostgreSQL: another worker holds a party (storage/pg_rows.py;
+    │                            the adapter runs the unit again, it never reaches a caller)
     ├── InvariantBroken          a rule the data always keeps does not hold: a bug, never input
     │   └── IllegalMove          a status move the lifecycle table does not allow (payments/)
     ├── RailRefused              a simulated rail would not answer (an injected fault, an outage)
@@ -26,6 +28,9 @@ Foreign exceptions are translated once, at the edge that meets them, and go no f
         core/settings.py
     sqlite3.Error, a sealed value the key cannot open                   → StorageError
         storage/sqlite.py, storage/sqlite_rows/, storage/sealer.py
+    psycopg.Error (IntegrityError → RuleRefused, UniqueViolation where the unit expects one
+    → DuplicateError)                                                   → StorageError
+        storage/postgres.py, storage/pg_rows.py, storage/transfer.py
     sqlite3.IntegrityError (a unique, check or foreign key rule)        → RuleRefused
         storage/sqlite.py (DuplicateError where the unit expects one: storage/sqlite_rows/)
     jinja2's UndefinedError                                             → TemplateProblem

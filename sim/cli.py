@@ -214,8 +214,20 @@ def parser() -> argparse.ArgumentParser:
         "balances and that the newest payment reads the same on both. Exit 0 when it did, 2 "
         "when it could not (nothing is left half copied).",
     )
-    move.add_argument("--from", dest="source", required=True, metavar="SQLITE")
-    move.add_argument("--to", dest="target", required=True, metavar="POSTGRESQL_URL")
+    move.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="SQLITE",
+        help="the SQLite database to copy: a path or sqlite:///path (left as it is)",
+    )
+    move.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="the PostgreSQL database to fill: postgresql://…, migrated first, holding no data",
+    )
     command(
         "diagrams",
         "write each flow's state diagram to docs/flows.md",

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
-from core.errors import DuplicateError
+from core.errors import DuplicateError, StorageError
 from core.messages import Outbound
 from storage.sealer import Sealer
 from storage.sqlite_rows.jobs import _job
@@ -110,7 +110,7 @@ class PgConnection:
         return _Result(cursor, False)
 
 
-class Contended(Exception):
+class Contended(StorageError):
     """A unit after the first of a batch found a party held by another worker: the batch is
     undone and its units run again one by one (waiting is safe only holding nothing)."""
 

@@ -135,8 +135,21 @@ class PostgresStore:
         if self._writer.closed:
             return
         await self._writer.close()
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.conn.close)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._leave)
         self._executor.shutdown(wait=True)
+
+    def _leave(self) -> None:
+        """Stop being a live worker before `close` returns: the session's end frees its lock
+        too, but PostgreSQL ends it a moment after the connection closes, and until then
+        another worker would not take over what this one leaves undelivered."""
+        conn = self._conn.conn
+        try:
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock_all()")
+        except psycopg.Error:
+            pass  # the connection is gone already: so is the session, and its lock
+        finally:
+            conn.close()
 
     async def _execute(self, works: list[Callable[[PgTx], Any]]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
