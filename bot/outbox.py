@@ -20,6 +20,10 @@ def _page(after: int, tx: OutboxRows) -> list[tuple[int, Outbound]]:
     return tx.undelivered(after, PAGE)
 
 
+def _orphans(tx: OutboxRows) -> list[tuple[int, Outbound]]:
+    return tx.orphaned(PAGE)
+
+
 class Outbox:
     def __init__(self, store: Store[OutboxRows]) -> None:
         self._store = store
@@ -33,6 +37,12 @@ class Outbox:
             found += [out.numbered(seq) for seq, out in rows]
             if len(rows) < PAGE:
                 return found
+
+    async def orphaned(self) -> list[Outbound]:
+        """What a worker that died left undelivered (several workers on one database), now
+        this one's to deliver; oldest first."""
+        rows = await self._store.run(_orphans)
+        return [out.numbered(seq) for seq, out in rows]
 
     async def delivered(self, outs: list[tuple[Outbound, str]]) -> None:
         """A transport reports what it delivered, with the platform's message id ("" when the

@@ -103,6 +103,11 @@ class OutboxRows(Protocol):
         written as handled: the transport that received the event answers them."""
         ...
 
+    def orphaned(self, limit: int = 1000) -> list[tuple[int, Outbound]]:
+        """Rows another worker wrote and left undelivered when it died, oldest first, claimed
+        by this one to deliver (where one process owns every row, as on SQLite: none)."""
+        ...
+
     def mark_delivered(self, ids: list[int]) -> None: ...
     def mark_failed(self, ids: list[int]) -> None:
         """The platform refused these for good: not delivered, not tried again."""

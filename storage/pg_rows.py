@@ -122,6 +122,7 @@ _LIVE = (
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 _FREE = f"(owner IS NULL OR owner = %(me)s OR owner NOT IN ({_LIVE}))"
+_LEFT = f"(owner IS NULL OR owner <> %(me)s AND owner NOT IN ({_LIVE}))"  # by a dead worker
 
 
 class PgTx(SqliteTx):
@@ -162,9 +163,15 @@ class PgTx(SqliteTx):
     def undelivered(self, after: int = 0, limit: int = 1000) -> list[tuple[int, Outbound]]:
         """Replies not yet delivered that this worker wrote, or whose worker is gone (taken
         over): never one a live worker is delivering."""
+        return self._take(_FREE, after, limit)
+
+    def orphaned(self, limit: int = 1000) -> list[tuple[int, Outbound]]:
+        return self._take(_LEFT, 0, limit)
+
+    def _take(self, which: str, after: int, limit: int) -> list[tuple[int, Outbound]]:
         rows = self._pg.execute(
             "UPDATE outbox SET owner = %(me)s WHERE id IN (SELECT id FROM outbox "
-            f"WHERE delivered = 0 AND id > %(after)s AND {_FREE} ORDER BY id "
+            f"WHERE delivered = 0 AND id > %(after)s AND {which} ORDER BY id "
             "LIMIT %(limit)s FOR UPDATE SKIP LOCKED) RETURNING id, body",
             {**self._claim, "after": after, "limit": limit},
         ).fetchall()

@@ -102,3 +102,19 @@ async def test_a_live_workers_replies_and_jobs_are_its_own_until_it_is_gone(pg_u
         assert [kind for _, kind, _ in await second.run(lambda tx: tx.due_jobs(NOW))] == ["expire"]
     finally:
         await second.close()
+
+
+async def test_replies_a_dead_worker_left_are_taken_over_once_by_a_live_one(pg_url: str) -> None:
+    first = await PostgresStore.open(pg_url)
+    second = await PostgresStore.open(pg_url)
+    try:
+        await first.run(lambda tx: tx.add_outbox([Outbound("send", "asha", "k", "hi")], NOW))
+        assert await second.run(lambda tx: tx.orphaned()) == []  # the first lives
+        assert await first.run(lambda tx: tx.orphaned()) == []  # its own are not orphans
+        await first.close()
+        taken = await second.run(lambda tx: tx.orphaned())
+        assert [o.text for _, o in taken] == ["hi"]
+        assert await second.run(lambda tx: tx.orphaned()) == []  # now the second's: once
+    finally:
+        await first.close()
+        await second.close()

@@ -219,6 +219,12 @@ async def test_outbox_round_trips_and_tracks_delivery(store: Rows) -> None:
     assert await store.run(lambda tx: tx.undelivered()) == [(ids[2], sms)]
 
 
+async def test_a_live_stores_own_replies_are_never_orphans(store: Rows) -> None:
+    await store.run(lambda tx: tx.add_outbox([Outbound("send", "asha", "k", "hi")], NOW))
+    assert await store.run(lambda tx: tx.orphaned()) == []
+    assert len(await store.run(lambda tx: tx.undelivered())) == 1
+
+
 async def test_every_copy_of_a_delivered_message_leads_back_to_its_ref(store: Rows) -> None:
     def deliver(tx: OutboxRows) -> None:
         tx.remember_message("asha", "rq:PR-1", "101")

@@ -254,6 +254,8 @@ class TelegramTransport:
             await asyncio.sleep(every)
             try:
                 await self.run_due()
+                # Several workers on one database: what a dead one left goes out from here.
+                self.sender.enqueue(await self.outbox.orphaned())
             except StorageError as exc:  # the jobs stay due: the next tick tries them again
                 # (Only a committed update says the outage is over: a tick with nothing due
                 # writes nothing.)

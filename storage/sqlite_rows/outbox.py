@@ -63,6 +63,9 @@ class SqliteOutboxRows(SqliteRows):
             return self.sealer.open(body.removeprefix("sealed:").encode())
         return body
 
+    def orphaned(self, limit: int = 1000) -> list[tuple[int, Outbound]]:
+        return []  # one writing process at a time: every row is its own (`undelivered`)
+
     def mark_delivered(self, ids: list[int]) -> None:
         self.c.executemany("UPDATE outbox SET delivered=1 WHERE id=?", [(i,) for i in ids])
 
