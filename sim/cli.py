@@ -475,7 +475,8 @@ def _main(argv: list[str] | None) -> int:
         from storage.opening import migrate
 
         try:
-            console.print(asyncio.run(migrate(settings.storage.database())), highlight=False)
+            done = asyncio.run(migrate(settings.storage.database()))
+            console.print(done, highlight=False, soft_wrap=True)
         except StorageError as exc:
             print(f"paychat migrate: {exc}", file=sys.stderr)
             return 2

@@ -12,11 +12,13 @@ import psycopg
 import pytest
 
 from core.messages import Outbound
+from sim.cli import main
 from storage.base import StorageError
 from storage.migrations_index import migrations
 from storage.opening import open_store, parse
 from storage.postgres import PostgresStore, redact
 from storage.tx import SqliteTx
+from tests.conftest import ROOT
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -118,3 +120,24 @@ async def test_replies_a_dead_worker_left_are_taken_over_once_by_a_live_one(pg_u
     finally:
         await first.close()
         await second.close()
+
+
+def test_paychat_runs_scenarios_and_migrations_on_postgresql(
+    pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = str(ROOT / "tests" / "scenarios" / "payments" / "double_tap.convo.yaml")
+    assert main(["test", "--storage", pg_url, case]) == 0
+    assert "1 passed, 0 failed" in capsys.readouterr().out
+    monkeypatch.setenv("PAYCHAT_DATABASE_URL", pg_url)
+    assert main(["migrate"]) == 0
+    assert "the schema is up to date" in capsys.readouterr().out
+    monkeypatch.setenv("PAYCHAT_DATABASE_URL", "mysql://ann:pw@h/db")
+    assert main(["migrate"]) == 2
+    assert "not a database PayChat speaks" in capsys.readouterr().err
+
+
+def test_scenarios_never_share_one_sqlite_file(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["test", "--storage", "shared.db"])
+    assert refused.value.code == 2
+    assert "not a postgresql:// URL" in capsys.readouterr().err
