@@ -8,11 +8,13 @@ A bad input is a 4xx with `{"error": message}`, which the page shows; never a tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ from core.settings import Settings
 from sim.scenarios.cli import scenario_files
 from sim.scenarios.loader import ScenarioError
 from sim.web import view
-from sim.web.session import BadInput, WebSession
+from sim.web.session import BadInput, WebSession, read_scenario
 
 STATIC = Path(__file__).parent / "static"
 KEEP_ALIVE = 15.0  # seconds between comments on an idle event stream (proxies close silent ones)
@@ -65,8 +67,10 @@ def app(session: WebSession, scenarios: Path = Path("tests/scenarios")) -> Starl
     async def events(request: Request) -> Response:
         async def stream() -> AsyncIterator[str]:
             seen = -1
-            while True:
+            while not session.stopping:
                 version = await session.wait_change(seen, KEEP_ALIVE)
+                if session.stopping:
+                    return
                 if version == seen:
                     yield ": still here\n\n"
                     continue
@@ -167,6 +171,16 @@ def app(session: WebSession, scenarios: Path = Path("tests/scenarios")) -> Starl
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: it waits for open connections to close and
+    then raises the signal again, and an event stream never closes by itself. `serve` handles
+    Ctrl+C and SIGTERM: the streams end, uvicorn stops, the database closes, exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _files(folder: Path) -> list[str]:
     return [str(p) for p in scenario_files([str(folder)])] if folder.is_dir() else []
 
@@ -188,6 +202,11 @@ def listen(host: str, port: int) -> socket.socket:
 async def serve(settings: Settings, db: Path, scenario: Path | None, host: str, port: int) -> int:
     """Check the scenario, bind, open the world, then serve until Ctrl+C. Any start-up failure
     raises `PayChatError` (the CLI prints it, exit 2) with nothing left running."""
+    if scenario is not None:
+        try:
+            read_scenario(scenario)  # checked before anything starts (it is read again later)
+        except BadInput as exc:
+            raise PayChatError(f"the scenario cannot be played: {exc}") from None
     session = WebSession(settings, db)
     sock = listen(host, port)
     try:
@@ -203,12 +222,24 @@ async def serve(settings: Settings, db: Path, scenario: Path | None, host: str, 
             print(f"PayChat web: http://{where}:{bound[1]}/  (database {db}; Ctrl+C stops it)")
             sys.stdout.flush()
             config = uvicorn.Config(
-                app(session),
-                log_level="warning",
-                lifespan="off",
-                timeout_graceful_shutdown=1,  # event streams never end by themselves
+                app(session), log_level="warning", lifespan="off", timeout_graceful_shutdown=5
             )
-            await uvicorn.Server(config).serve(sockets=[sock])
+            server = _Server(config)
+            loop = asyncio.get_running_loop()
+
+            stopping: list[asyncio.Task[None]] = []
+
+            def stop() -> None:  # the event streams end, then their connections, then uvicorn
+                server.should_exit = True
+                stopping.append(loop.create_task(session.stop()))
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop)
+            try:
+                await server.serve(sockets=[sock])
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
         finally:
             await session.close()
     finally:

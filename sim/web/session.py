@@ -70,6 +70,7 @@ class WebSession:
         self.db = db
         self.version = 0
         self.playback: Playback | None = None
+        self.stopping = False  # the server is stopping: event streams end
         self._lock = asyncio.Lock()
         self._changed = asyncio.Condition()
         self._opened: contextlib.AsyncExitStack | None = None
@@ -116,13 +117,20 @@ class WebSession:
             self._changed.notify_all()
 
     async def wait_change(self, seen: int, patience: float) -> int:
-        """The version once it is past `seen`, or as it is after `patience` seconds."""
+        """The version once it is past `seen`, or as it is after `patience` seconds or when
+        the server stops."""
         async with self._changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.version != seen), patience
+                    self._changed.wait_for(lambda: self.version != seen or self.stopping),
+                    patience,
                 )
             return self.version
+
+    async def stop(self) -> None:
+        async with self._changed:
+            self.stopping = True
+            self._changed.notify_all()
 
     @contextlib.asynccontextmanager
     async def _changing(self) -> typing.AsyncIterator[None]:
@@ -248,7 +256,7 @@ class WebSession:
     async def load_scenario(self, path: Path) -> None:
         """Start a fresh world (the database file deleted and created again) with the
         scenario's clock, seed, parties and `given`; its steps then play one by one."""
-        doc, case, lines = _scenario(path)
+        doc, case, lines = read_scenario(path)
         start = datetime.fromisoformat(str((doc.get("clock") or {}).get("start", DEFAULT_START)))
         async with self._changing():
             await self.close()
@@ -296,7 +304,7 @@ class WebSession:
         result.seen = list(range(before, len(self.sim.events)))
 
 
-def _scenario(path: Path) -> tuple[Node, Case, list[str]]:
+def read_scenario(path: Path) -> tuple[Node, Case, list[str]]:
     """A scenario file that lints, its first case, and its lines (each step shows its own)."""
     if not path.name.endswith(".convo.yaml") or not path.is_file():
         raise BadInput(f"{path}: no such scenario file (*.convo.yaml)")
