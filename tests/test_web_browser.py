@@ -263,12 +263,24 @@ def test_the_clock_expires_a_request_and_a_queued_decline_is_seen(
         says(page, "asha", "pay.failed")
         says(page, "shop", "pay.attempt_failed")
         expect(page.locator("#faults li")).to_have_count(0)  # it fired
+        expect(page.locator("#state-payments tbody")).to_contain_text("insufficient_funds")
         shot(page, "07-declined")
+
+        # A payment link, opened by another party from the business's chat.
+        send(page, "shop", "/link")
+        says(page, "shop", "request.ask_amount", 3)
+        send(page, "shop", "499")
+        says(page, "shop", "request.ask_note", 3)
+        send(page, "shop", "Tea box")
+        link = says(page, "shop", "link.created")
+        link.get_by_role("button", name="Open link as Asha").click()
+        expect(says(page, "asha", "request.received", 2)).to_contain_text("₹499.00")
 
 
 def test_a_scenario_played_in_the_page_shows_each_step(browser: Browser, web: str) -> None:
     page = open_page(browser, web)
-    page.get_by_label("File").fill("tests/scenarios/payments/injected_decline.convo.yaml")
+    page.set_viewport_size({"width": 1900, "height": 1000})
+    page.get_by_label("File").fill("tests/scenarios/showcase/whole_story.convo.yaml")
     page.get_by_role("button", name="Load (starts a fresh world)").click()
     steps = page.locator("#steps li")
     expect(steps.first).to_have_attribute("data-status", "pending")
@@ -279,7 +291,9 @@ def test_a_scenario_played_in_the_page_shows_each_step(browser: Browser, web: st
     expect(page.locator('#steps li[data-status="passed"]')).to_have_count(total)
     expect(page.get_by_role("button", name="Play all")).to_be_disabled()
     # Beside each message a step saw: the step passed, and the key it said.
-    expect(says(page, "asha", "pay.failed").locator(".check.good")).to_contain_text("pay.failed")
+    paid = says(page, "asha", "pay.succeeded").locator(".check.good")
+    expect(paid).to_contain_text("pay.succeeded")
+    expect(page.locator("#state-parties tbody")).to_contain_text("INR 749.00")
     shot(page, "08-scenario-played")
 
 

@@ -142,7 +142,11 @@ function keypad(p) {
       if (pin) await act(p.name, "pin", { text: pin });
     },
   }));
-  pad.append(dots, grid);
+  const finger = el("button", {
+    type: "button", class: "finger", text: "Approve with fingerprint",
+    onclick: () => act(p.name, "biometric", { text: "approve" }),
+  });
+  pad.append(dots, grid, finger);
   draw();
   return pad;
 }
