@@ -26,7 +26,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from core.errors import PayChatError
+from core.errors import PayChatError, TransportError
 from core.settings import Settings
 from sim.scenarios.cli import scenario_files
 from sim.scenarios.loader import ScenarioError
@@ -195,7 +195,7 @@ def listen(host: str, port: int) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise PayChatError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise TransportError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
 
 
