@@ -64,6 +64,15 @@ def app(session: WebSession, scenarios: Path = Path("tests/scenarios")) -> Starl
     async def get_view(request: Request) -> Response:
         return JSONResponse(await view.build(session))
 
+    latest: dict[int, str] = {}  # the newest view as sent, by version: one build for all tabs
+
+    async def rendered() -> str:
+        if session.version not in latest:
+            built = await view.build(session)
+            latest.clear()
+            latest[built["version"]] = json.dumps(built)
+        return next(iter(latest.values()))
+
     async def events(request: Request) -> Response:
         async def stream() -> AsyncIterator[str]:
             seen = -1
@@ -75,7 +84,7 @@ def app(session: WebSession, scenarios: Path = Path("tests/scenarios")) -> Starl
                     yield ": still here\n\n"
                     continue
                 seen = version
-                yield f"data: {json.dumps(await view.build(session))}\n\n"
+                yield f"data: {await rendered()}\n\n"
 
         return StreamingResponse(
             stream(),

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from core.money import Money
 from payments import ledger
 from payments.rails.base import CALL_NAMES
 from sim.scenarios import probes
@@ -178,7 +177,7 @@ def _state(tx: TxWithRails, names: list[str], markets: dict[str, Any]) -> dict[s
                 "amount": p.amount.code(),
                 "method": p.method_kind,
                 "reason": p.reason or "",
-                "refunded": Money(p.refunded, p.amount.currency).code() if p.refunded else "",
+                "refunded": p.refunded_amount.code() if p.refunded else "",
             }
     return {
         "parties": parties,

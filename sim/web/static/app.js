@@ -142,6 +142,13 @@ function keypad(p) {
       if (pin) await act(p.name, "pin", { text: pin });
     },
   }));
+  pad.addEventListener("keydown", (e) => { // digits, Backspace and Enter, once it has focus
+    if (/^[0-9]$/.test(e.key)) press(e.key);
+    else if (e.key === "Backspace") pins[p.name] = (pins[p.name] || "").slice(0, -1);
+    else return;
+    e.preventDefault();
+    draw();
+  });
   const finger = el("button", {
     type: "button", class: "finger", text: "Approve with fingerprint",
     onclick: () => act(p.name, "biometric", { text: "approve" }),
