@@ -80,6 +80,13 @@ def test_bad_input_is_a_400_with_a_message_and_changes_nothing(
     assert _world(web) == before
 
 
+def test_nothing_to_export_before_a_party_joins(tmp_path: Path) -> None:
+    with running_web(tmp_path) as base:
+        status, answer = request(base, "/api/export")
+    assert status == 400
+    assert answer == {"error": "nothing to export yet: add a party or load a scenario"}
+
+
 def test_a_body_that_is_not_json_is_refused(web: str) -> None:
     status, answer = request(web, "/api/act", raw=b"party=asha")
     assert (status, answer) == (400, {"error": "the request body is not JSON"})

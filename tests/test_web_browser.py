@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,7 +156,7 @@ def request_money(page: Page, shop: str, phone_number: str, amount: str, nth: in
 
 
 # -- the stories ----------------------------------------------------------------------------------
-def test_the_whole_story_by_tapping_and_typing(browser: Browser, web: str) -> None:
+def test_the_whole_story_by_tapping_and_typing(browser: Browser, web: str, tmp_path: Path) -> None:
     page = open_page(browser, web)
     add_party(page, "Chai Point", "98765 43210")
     add_party(page, "Asha", "98123 45678")
@@ -224,6 +226,27 @@ def test_the_whole_story_by_tapping_and_typing(browser: Browser, web: str) -> No
     expect(page.locator("#state-payments tbody")).to_contain_text("succeeded")
     expect(page.locator("#ledger")).to_have_text("balanced")
     shot(page, "05-paid")
+
+    # The session, exported as a scenario, replays green with `paychat test`.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export as scenario").click()
+    recorded = tmp_path / "session.convo.yaml"
+    download.value.save_as(recorded)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "session.convo.yaml").write_text(recorded.read_text())
+    text = recorded.read_text()
+    assert found[1] not in text  # the SMS code is captured, not written
+    for key in ("setup.done", "pin.set", "methods.added", "pay.succeeded", "request.paid"):
+        assert f"says: {key}" in text  # the whole story, asserted by message key
+    replay = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "test", str(recorded)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "1 passed" in replay.stdout
 
 
 SEEDED = """version: 1

@@ -114,9 +114,6 @@ def app(session: WebSession, scenarios: Path = Path("tests/scenarios")) -> Starl
         return JSONResponse({"ok": True})
 
     async def faults(request: Request) -> Response:
-        if request.method == "DELETE":
-            await session.clear_faults()
-            return JSONResponse({"ok": True})
         data = await body(request)
         times = data.get("times", 1)
         if isinstance(times, str) and times.isdigit():
@@ -138,6 +135,13 @@ def app(session: WebSession, scenarios: Path = Path("tests/scenarios")) -> Starl
     async def play(request: Request) -> Response:
         await session.play(all_steps=request.path_params["how"] == "all")
         return JSONResponse({"ok": True})
+
+    async def export(request: Request) -> Response:
+        return Response(
+            await session.export(),
+            media_type="application/yaml",
+            headers={"Content-Disposition": 'attachment; filename="session.convo.yaml"'},
+        )
 
     async def bad_input(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
@@ -163,7 +167,8 @@ def app(session: WebSession, scenarios: Path = Path("tests/scenarios")) -> Starl
         Route("/api/parties", add_party, methods=["POST"]),
         Route("/api/act", act, methods=["POST"]),
         Route("/api/advance", advance, methods=["POST"]),
-        Route("/api/faults", faults, methods=["POST", "DELETE"]),
+        Route("/api/faults", faults, methods=["POST"]),
+        Route("/api/export", export),
         Route("/api/scenarios", list_scenarios),
         Route("/api/scenario", load, methods=["POST"]),
         Route("/api/scenario/{how:str}", play, methods=["POST"]),

@@ -21,6 +21,7 @@ from core.settings import Settings
 from payments.rails import Rails
 from payments.rails.base import CALL_NAMES, Fault, Outcome
 from sim.errors import SimError
+from sim.recorder import Recorder
 from sim.scenarios.lint import lint
 from sim.scenarios.loader import Case, Node, ScenarioError, cases, load_yaml
 from sim.scenarios.runner import DEFAULT_START, Run, StepFailed
@@ -74,6 +75,7 @@ class WebSession:
         self._lock = asyncio.Lock()
         self._changed = asyncio.Condition()
         self._opened: contextlib.AsyncExitStack | None = None
+        self.recorder: Recorder | None = None
         self._world: World | None = None
 
     # -- opening and closing ----------------------------------------------------------------
@@ -89,7 +91,9 @@ class WebSession:
             engine = await stack.enter_async_context(
                 open_engine(self.settings, str(self.db), clock=clock, ids=ids, rails=rails)
             )
-            sim = Simulator(engine, engine.outbox, clock)
+            sim = Simulator(engine, engine.outbox, clock, rails)
+            # Attached before any party joins, so the export holds the whole session.
+            self.recorder = Recorder(sim, name="Recorded in paychat web", tags=("recorded", "web"))
             await sim.settle()  # what an earlier process had not delivered
             failing.pop_all()
         self._opened = stack
@@ -171,7 +175,14 @@ class WebSession:
                 raise BadInput(f"there is already a party called {key!r}")
             earlier = await self.world.store.run(lambda tx: tx.user(key))
             if earlier is not None:
-                sim.add_party(key, earlier.name, earlier.locale, earlier.phone)
+                sim.add_party(
+                    key,
+                    earlier.name,
+                    earlier.locale,
+                    earlier.phone,
+                    role=earlier.role,
+                    registered=True,
+                )
                 await sim.settle()
                 return key
             if any(_digits(p.phone) == _digits(e164) for p in sim.parties.values()):
@@ -246,11 +257,15 @@ class WebSession:
         by = self.settings.payments.processor_timeout * 2 if outcome == "delay" else None
         fault = Fault(typing.cast(Outcome, outcome), code or None, by)
         async with self._changing():
-            self.world.rails.injections.queue(call, fault, times)
+            self.sim.inject(call, fault, times)
 
-    async def clear_faults(self) -> None:
-        async with self._changing():
-            self.world.rails.injections.clear()
+    async def export(self) -> str:
+        """The session so far as a `*.convo.yaml` that `paychat test` replays (C1's recorder:
+        parties, `given`, every action and what each party saw, volatile ids as variables)."""
+        async with self._lock:
+            if self.recorder is None or not self.sim.parties:
+                raise BadInput("nothing to export yet: add a party or load a scenario")
+            return self.recorder.to_yaml()
 
     # -- scenarios --------------------------------------------------------------------------
     async def load_scenario(self, path: Path) -> None:

@@ -267,6 +267,22 @@ function render(next) {
   document.body.dataset.version = view.version;
 }
 
+// The session so far as a *.convo.yaml, saved by the browser (paychat test replays it).
+async function exportScenario() {
+  const response = await fetch("/api/export");
+  if (!response.ok) {
+    let answer = {};
+    try { answer = await response.json(); } catch (e) { /* said below */ }
+    showError(answer.error || `The server answered ${response.status}.`);
+    return;
+  }
+  const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "session.convo.yaml" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  $("#error").hidden = true;
+}
+
 // -- wiring --------------------------------------------------------------------------------------
 function formData(form) { return Object.fromEntries(new FormData(form).entries()); }
 
@@ -302,7 +318,7 @@ function wire() {
     e.preventDefault();
     call("/api/faults", formData(e.target));
   });
-  $("#clear-faults").addEventListener("click", () => call("/api/faults", undefined, "DELETE"));
+  $("#export").addEventListener("click", exportScenario);
   fetch("/api/scenarios").then((r) => r.json()).then((found) => {
     $("#scenario-files").replaceChildren(...found.files.map((f) => el("option", { value: f })));
   }).catch(() => {});
