@@ -249,26 +249,23 @@ def test_the_whole_story_by_tapping_and_typing(browser: Browser, web: str, tmp_p
     assert "1 passed" in replay.stdout
 
 
-SEEDED = """version: 1
-name: A tea shop and a customer, ready to pay
-clock: {start: "2026-03-01T10:00:00+05:30"}
+# Chai Point with payments set up, and Asha with a PIN and a card: the expiry scenario's world
+# (loaded, its steps not played: the test acts by hand).
+SEEDED = ROOT / "tests" / "scenarios" / "requests" / "expiry.convo.yaml"
+WRONG = """version: 1
+name: Wrong on purpose
 parties:
-  shop: {role: business, phone: "+91 98765 43210", name: "Chai Point"}
   asha: {role: customer, phone: "+91 98123 45678", name: "Asha"}
-given:
-  shop: {payments: {bank: HDFC Bank}}
-  asha: {pin: "2580", methods: [{card: "4242 4242 4242 4242"}]}
 steps:
-  - note: ready
+  - asha: /start
+    expect: {asha: [{says: welcome}]}
 """
 
 
 def test_the_clock_expires_a_request_and_a_queued_decline_is_seen(
     browser: Browser, tmp_path: Path
 ) -> None:
-    scenario = tmp_path / "seeded.convo.yaml"
-    scenario.write_text(SEEDED)
-    with running_web(tmp_path, "--scenario", str(scenario)) as base:
+    with running_web(tmp_path, "--scenario", str(SEEDED)) as base:
         page = open_page(browser, base)
         expect(page.locator("#clock")).to_have_text("2026-03-01 04:30:00 UTC")
         request_money(page, "shop", "+91 98123 45678", "80")
@@ -332,11 +329,7 @@ def test_a_failing_step_is_shown_failed_with_why(
     browser: Browser, web: str, tmp_path: Path
 ) -> None:
     wrong = tmp_path / "wrong.convo.yaml"
-    wrong.write_text(
-        SEEDED.replace(
-            "  - note: ready\n", "  - asha: /start\n    expect: {asha: [{says: welcome}]}\n"
-        )
-    )
+    wrong.write_text(WRONG)
     page = open_page(browser, web)
     page.get_by_label("File").fill(str(wrong))
     page.get_by_role("button", name="Load (starts a fresh world)").click()
