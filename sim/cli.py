@@ -320,7 +320,8 @@ def parser() -> argparse.ArgumentParser:
         "web",
         "the simulator in a browser: phones side by side",
         "Serve the simulator as a page: one phone per party side by side, the clock, faults, "
-        "the domain's state, scenarios played step by step (README, In a browser). Every "
+        "the domain's state, scenarios played step by step, the session exported as a scenario "
+        "(README, In a browser). Every "
         "asset is served from here; nothing is fetched from elsewhere.",
     )
     web.add_argument(
