@@ -24,8 +24,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/paychat demo
 
+# --dist loadgroup: tests marked with one xdist_group run on one worker, one after another (the
+# browser tests and the wall-clock fault drill); every other test is spread as before.
 test: $(STAMP) lint typecheck chromium
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # The browser tests of `paychat web` drive Debian's Chromium (Playwright never downloads one):
 # installed here when missing (as root, with apt-get); otherwise they skip and say why.

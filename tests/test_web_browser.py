@@ -44,6 +44,10 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright 
 
 expect.set_options(timeout=30_000)  # a loaded 2-core machine runs six suites at once
 
+# Chromium and a server per test load both cores: never beside the wall-clock fault drill
+# (tests/test_telegram_faults.py); `make test` runs pytest with --dist loadgroup.
+pytestmark = pytest.mark.xdist_group("wall_clock")
+
 
 # Module scope: a live sync Playwright marks an asyncio loop as running in this thread, which
 # would break the async tests that run after it in the same worker.
