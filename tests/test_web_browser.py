@@ -82,11 +82,20 @@ def phone(page: Page, party: str) -> Locator:
     return page.locator(f'section.phone[data-party="{party}"]')
 
 
-def add_party(page: Page, name: str, phone_number: str, role: str = "") -> None:
+def add_party(
+    page: Page,
+    name: str,
+    phone_number: str,
+    role: str = "",
+    country: str = "IN",
+    language: str = "en",
+) -> None:
     form = page.locator("#add-form")
     form.get_by_label("Name").fill(name)
+    form.get_by_label("Country").select_option(country)
     form.get_by_label("Phone").fill(phone_number)
     form.get_by_label("Role").select_option(role)
+    form.get_by_label("Language").select_option(language)
     form.get_by_role("button", name="Add phone").click()
     expect(phone(page, name.lower().replace(" ", "_"))).to_be_visible()
 
@@ -358,10 +367,16 @@ def test_tabs_stay_in_step_a_reload_loses_nothing_and_bad_input_is_said(
     says(second, "ravi", "welcome")
     expect(phone(second, "ravi").locator("li.msg.mine")).to_have_text(re.compile("/start"))
 
+    # A party in its own language: the engine's words in Portuguese, on the same page.
+    add_party(first, "Lucas", "11 91234 5678", country="BR", language="pt_BR")
+    send(first, "lucas", "/start")
+    expect(says(first, "lucas", "welcome")).to_contain_text("Boas-vindas")
+    expect(phone(first, "lucas").locator(".num")).to_contain_text("pt_BR")
+
     first.locator("#add-form").get_by_label("Name").fill("Nobody")
     first.locator("#add-form").get_by_label("Phone").fill("12")
     first.locator("#add-form").get_by_role("button", name="Add phone").click()
-    expect(first.get_by_role("alert")).to_contain_text("'12' is not a valid phone number in IN")
+    expect(first.get_by_role("alert")).to_contain_text("'12' is not a valid phone number in BR")
     first.get_by_role("button", name="Dismiss the message").click()
     expect(first.get_by_role("alert")).to_be_hidden()
     first.locator("#advance-by").fill("soon")
