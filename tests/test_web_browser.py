@@ -317,6 +317,18 @@ def test_the_clock_expires_a_request_and_a_queued_decline_is_seen(
         link.get_by_role("button", name="Open link as Asha").click()
         expect(says(page, "asha", "request.received", 2)).to_contain_text("₹499.00")
 
+        # The link's UPI code, drawn as a QR image, scanned by the customer and paid.
+        code = says(page, "shop", "code.qr", 3)  # one per request, the link's last
+        expect(code.locator("img.qr")).to_have_attribute("src", re.compile("^data:image/png"))
+        expect(code.locator(".text")).to_contain_text("upi://pay?")
+        code.get_by_role("button", name="Scan as Asha").click()
+        expect(says(page, "asha", "pay.choose_method", 2)).to_contain_text("₹499.00")
+        tap(page, "asha", label="4242")
+        says(page, "asha", "pin.ask", 2)
+        keypad(page, "asha", "2580")
+        says(page, "asha", "pay.succeeded")
+        shot(page, "08-paid-by-code")
+
 
 def test_a_scenario_played_in_the_page_shows_each_step(browser: Browser, web: str) -> None:
     page = open_page(browser, web)

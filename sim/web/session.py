@@ -30,7 +30,7 @@ from sim.scenarios.world import World, seed
 from sim.simulator import Simulator, TapError
 from storage.sqlite import remove_database
 
-ACTIONS = ("text", "tap", "contact", "pin", "link", "biometric")
+ACTIONS = ("text", "tap", "contact", "pin", "link", "code", "biometric")
 OUTCOMES: tuple[str, ...] = typing.get_args(Outcome)
 DECLINE_CODES = ("insufficient_funds", "do_not_honour", "expired_card", "processing_error")
 ROLES = ("", "customer", "business")  # "": not registered, onboards in the chat
@@ -227,6 +227,10 @@ class WebSession:
                 if "start=" not in text:
                     raise BadInput("that is not a payment link")
                 await sim.open_link(party, text)
+            elif action == "code":
+                if not text.strip() or len(text) > 512:
+                    raise BadInput("scan a payment code: its text, at most 512 characters")
+                await sim.pay_code(party, text.strip())
             else:
                 if text not in ("approve", "refuse"):
                     raise BadInput("a biometric answer is approve or refuse")

@@ -4,9 +4,12 @@ Chat words are the engine's rendered messages, as the Simulator received them.""
 
 from __future__ import annotations
 
+import base64
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import qr
 from payments import ledger
 from payments.rails.base import CALL_NAMES
 from sim.scenarios import probes
@@ -82,8 +85,19 @@ def _message(m: ChatMessage, check: dict[str, str] | None) -> dict[str, Any]:
         "buttons": [[{"id": b.id, "label": b.label} for b in row] for row in m.buttons],
         "pin_pad": m.pin_pad,
         "ask_contact": m.ask_contact,
+        "qr": _qr_image(m.qr),
+        "code": m.qr,
         "check": check,
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _qr_image(code: str) -> str:
+    """A photo's QR as a data: URL, so the page needs no second request and no network; a code
+    is drawn once per process (the whole view is rebuilt on every change)."""
+    if not code:
+        return ""
+    return "data:image/png;base64," + base64.b64encode(qr.png(code)).decode("ascii")
 
 
 def _time(at: datetime | None) -> str:

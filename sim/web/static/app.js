@@ -74,7 +74,18 @@ function phoneFor(p) {
 
 function bubble(p, m, lastBot) {
   const li = el("li", { class: `msg ${m.mine ? "mine" : "bot"}`, "data-key": m.key || "" });
+  if (m.qr) li.append(el("img", { class: "qr", src: m.qr, alt: `QR code: ${m.code}` }));
   li.append(el("div", { class: "text", text: m.text }));
+  if (m.code) {
+    const div = el("div", { class: "buttons scan-code" });
+    for (const other of view.phones.filter((o) => o.name !== p.name)) {
+      div.append(el("button", {
+        type: "button", text: `Scan as ${other.shown}`,
+        onclick: () => act(other.name, "code", { text: m.code }),
+      }));
+    }
+    if (div.childElementCount) li.append(div);
+  }
   for (const row of m.buttons) {
     const div = el("div", { class: "buttons" });
     for (const b of row) {
