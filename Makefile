@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck chat clean i18n i18n-new
+.PHONY: demo test lint typecheck chromium chat clean i18n i18n-new
 
 # The first run installs quietly, before the demo: pip's warnings (an index it skips, setuptools'
 # note on editable installs) would land in the middle of the demo's output. -qq keeps pip to its
@@ -24,8 +24,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/paychat demo
 
-test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -n auto
+# --dist loadgroup: tests marked with one xdist_group run on one worker, one after another (the
+# browser tests and the wall-clock fault drill); every other test is spread as before.
+test: $(STAMP) lint typecheck chromium
+	$(BIN)/python -m pytest -n auto --dist loadgroup
+
+# The browser tests of `paychat web` drive Debian's Chromium (Playwright never downloads one):
+# installed here when missing (as root, with apt-get); otherwise they skip and say why.
+chromium:
+	@scripts/ensure-chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@
         ├── ScenarioFailed       a failed step of a scenario written in Python (its report)
         ├── TapError             a tap on a button that is not there
         ├── PathsDisagree        the Telegram runner's two views of a chat differ
+        ├── BadInput             a page action `paychat web` cannot do (its HTTP 400)
         └── ApiError             the Bot API emulator refuses a call (an HTTP error envelope)
             └── Dropped          a scripted fault: no answer at all, the connection closes
 
@@ -36,7 +37,8 @@ Foreign exceptions are translated once, at the edge that meets them, and go no f
     jinja2's UndefinedError                                             → TemplateProblem
         bot/render.py
     PTB's TelegramError at start-up, OSError binding the webhook port   → TransportError
-        bot/transports/telegram.py (once running, the sender logs, retries or drops instead)
+        bot/transports/telegram.py (once running, the sender logs, retries or drops instead);
+        OSError binding `paychat web`'s port: sim/web/server.py
 
 What a person gets wrong is never an exception: a flow answers it with a template, and domain
 outcomes are values (`PinCheck`, `RailResult`, `LimitHit`). `Engine.handle` is the one catch-all

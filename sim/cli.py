@@ -371,6 +371,34 @@ def parser() -> argparse.ArgumentParser:
         help="deliver every update twice, with the same update_id (Telegram delivers at least "
         "once)",
     )
+    web = command(
+        "web",
+        "the simulator in a browser: phones side by side",
+        "Serve the simulator as a page: one phone per party side by side, the clock, faults, "
+        "the domain's state, scenarios played step by step, the session exported as a scenario "
+        "(README, In a browser). Every "
+        "asset is served from here; nothing is fetched from elsewhere.",
+    )
+    web.add_argument(
+        "--db",
+        default=".paychat/web.db",
+        metavar="FILE",
+        help="the SQLite file the world lives in; loading a scenario deletes it and starts "
+        "afresh (default: %(default)s)",
+    )
+    web.add_argument("--scenario", metavar="FILE", help="start from this scenario (*.convo.yaml)")
+    web.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="the address to serve on (default: %(default)s)",
+    )
+    web.add_argument(
+        "--port",
+        type=_whole(0, 65535),
+        default=8080,
+        help="the port to serve on; 0 picks a free one (default: %(default)s)",
+    )
     lint = command(
         "lint",
         "check scenario files without running them",
@@ -513,6 +541,11 @@ def _main(argv: list[str] | None) -> int:
         except FileNotFoundError as exc:
             print(f"paychat: {exc}", file=sys.stderr)
             return 2
+    if args.command == "web":
+        from sim.web.server import run_web
+
+        scenario = Path(args.scenario) if args.scenario else None
+        return run_web(settings, Path(args.db), scenario, args.host, args.port)
     if args.command == "chat":
         from sim.repl import run_repl
 

@@ -4,6 +4,7 @@ reached it (which the scenario runner matches and observers are told of)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from core.messages import Button
@@ -22,6 +23,11 @@ class ChatMessage:
     deleted: bool = False
     past_buttons: tuple[tuple[Button, ...], ...] = ()  # what an old client could still tap
     qr: str = ""  # a photo's QR symbol encodes this (a payment code); `text` is its caption
+    # What a phone shows beside the message (the web page): the engine asks for the PIN on a
+    # keypad, or for the person's contact with a button labelled so; when it was received.
+    pin_pad: bool = False
+    ask_contact: str = ""
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class SeenEvent:
     buttons: tuple[tuple[Button, ...], ...] = ()
     ref: str = ""
     qr: str = ""  # a photo's QR symbol encodes this
+    at: datetime | None = None  # the virtual time it was seen (the web page shows it)
 
 
 @dataclass

@@ -163,7 +163,7 @@ class Simulator:
         me = self.parties[party]
         self._acting([Action(party, kind, shown, fields)])
         key = f"sim:{self._session}:{next(self._keys)}"
-        me.chat.append(ChatMessage(InboundMessage(key).pack(), shown, from_bot=False))
+        me.chat.append(self._own(key, shown))
         inbound = Inbound(
             key=key,
             user=party,
@@ -177,6 +177,9 @@ class Simulator:
         await self.deliver(await self.engine.handle(inbound))
         await self.settle()
         return key
+
+    def _own(self, key: str, shown: str) -> ChatMessage:
+        return ChatMessage(InboundMessage(key).pack(), shown, from_bot=False, at=self.clock.now())
 
     def was_deleted(self, party: str, key: str) -> bool:
         """Whether the bot deleted the party's own message (a typed PIN or card number)."""
@@ -192,7 +195,7 @@ class Simulator:
         for party, kind, shown, fields in actions:
             me = self.parties[party]
             key = f"sim:{self._session}:{next(self._keys)}"
-            me.chat.append(ChatMessage(InboundMessage(key).pack(), shown, from_bot=False))
+            me.chat.append(self._own(key, shown))
             inbounds.append(
                 Inbound(
                     key=key,
@@ -235,7 +238,7 @@ class Simulator:
             if owner is None:
                 return None
             owner.sms.append(out.text)
-            self._saw(SeenEvent(owner.name, "sms", "sms", out.key, out.text))
+            self._saw(SeenEvent(owner.name, "sms", "sms", out.key, out.text, at=self.clock.now()))
             return ""
         party = self.parties.get(out.to)
         if party is None:
@@ -244,7 +247,17 @@ class Simulator:
             platform_id = str(next(self._platform_ids))
             if not any(m.ref == out.ref for m in party.chat):  # redelivery after a restart
                 party.chat.append(
-                    ChatMessage(out.ref, out.text, True, out.key, out.buttons, qr=out.qr)
+                    ChatMessage(
+                        out.ref,
+                        out.text,
+                        True,
+                        out.key,
+                        out.buttons,
+                        qr=out.qr,
+                        pin_pad=out.pin_pad,
+                        ask_contact=out.ask_contact,
+                        at=self.clock.now(),
+                    )
                 )
             self._saw(
                 SeenEvent(
@@ -253,13 +266,16 @@ class Simulator:
             )
             return platform_id
         if out.kind == "toast":
-            self._saw(SeenEvent(party.name, "chat", "toast", out.key, out.text))
+            self._saw(
+                SeenEvent(party.name, "chat", "toast", out.key, out.text, at=self.clock.now())
+            )
             return ""
         target = next((m for m in reversed(party.chat) if m.ref == out.ref), None)
         if target is not None:
             if out.kind == "edit":
                 target.past_buttons += target.buttons
                 target.text, target.key, target.buttons = out.text, out.key, out.buttons
+                target.pin_pad, target.ask_contact = out.pin_pad, out.ask_contact
                 target.edited = True
             else:
                 target.deleted = True

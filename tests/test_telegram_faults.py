@@ -43,6 +43,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+import pytest
 import yaml
 
 from bot.runtime import open_engine
@@ -222,6 +223,9 @@ def settled(db: Path, emulator: Emulator) -> bool:
     return not [s for s in stale_copies(db, emulator) if s.recorded]
 
 
+# Timed against the wall clock: not beside the browser tests, which load both cores
+# (`make test` runs pytest with --dist loadgroup: one group runs on one worker, in turn).
+@pytest.mark.xdist_group("wall_clock")
 def test_nothing_lost_nothing_doubled_under_kills_redelivery_and_outages(
     tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:

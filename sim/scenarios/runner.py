@@ -126,6 +126,16 @@ class Run:
         self.steps = 0
         self.step_start = 0
 
+    async def seed(self) -> None:
+        """The scenario's parties and `given` state, seeded into the world (before any step);
+        the balances at the start, for `delta_since: start`."""
+        await seed(
+            self.world,
+            _with_params(self.doc.get("parties") or {}, self),
+            _with_params(self.doc.get("given") or {}, self),
+        )
+        self.snapshots["start"] = (await self.balances(), 0)
+
     # -- variables --------------------------------------------------------------------------
     def sub(self, value: Any, node: object, scope: Scope | None = None) -> Any:
         scope = scope or self.scope
@@ -478,12 +488,7 @@ async def run_case(
             if opened is not None:
                 opened(world)
             try:
-                await seed(
-                    world,
-                    _with_params(doc.get("parties") or {}, run),
-                    _with_params(doc.get("given") or {}, run),
-                )
-                run.snapshots["start"] = (await run.balances(), 0)
+                await run.seed()
                 await run.steps_of(doc.get("steps") or [], run.scope)
                 run.all_faults_fired(doc)
                 if after is not None:

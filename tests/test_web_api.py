@@ -1,0 +1,184 @@
+"""`paychat web` over plain HTTP, as a real subprocess: bad input gets a 4xx with a message the
+page shows and changes nothing; start-up failures exit 2 with a clear error and leave nothing
+behind; the event stream carries each change; every asset is served by the project."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web_server import ROOT, request, running_web
+
+STATIC = ROOT / "sim" / "web" / "static"
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_web(tmp_path_factory.mktemp("web")) as base:
+        status, _ = request(
+            base, "/api/parties", {"name": "Asha", "phone": "98123 45678", "country": "IN"}
+        )
+        assert status == 200
+        yield base
+
+
+def _world(base: str) -> dict[str, object]:
+    """What a bad input must leave alone: the phones, the state, the faults, the scenario."""
+    status, view = request(base, "/api/view")
+    assert status == 200
+    return {k: view[k] for k in ("phones", "state", "faults", "scenario", "clock")}
+
+
+BAD = [
+    ("/api/act", {"party": "nobody", "action": "text", "text": "hi"}, "no party 'nobody'"),
+    ("/api/act", {"party": "asha", "action": "fly"}, "unknown action 'fly'"),
+    ("/api/act", {"party": "asha", "action": "text", "text": "  "}, "type something"),
+    ("/api/act", {"party": "asha", "action": "pin", "text": "12a4"}, "digits only"),
+    ("/api/act", {"party": "asha", "action": "tap", "button": "pay"}, "no button 'pay'"),
+    ("/api/act", {"party": "asha", "action": "link", "text": "hello"}, "not a payment link"),
+    ("/api/act", {"party": 7, "action": "text"}, "party is text"),
+    ("/api/parties", {"name": "Ravi", "phone": "12", "country": "IN"}, "not a valid phone"),
+    ("/api/parties", {"name": "Asha", "phone": "99887 76655", "country": "IN"}, "already"),
+    ("/api/parties", {"name": "Ravi", "phone": "+91 98123 45678"}, "another party's phone"),
+    (
+        "/api/parties",
+        {"name": "Carlos", "phone": "+34 612 345 678", "role": "customer"},
+        "ES is not a market",
+    ),
+    ("/api/parties", {"name": "Ravi", "phone": "99887 76655", "role": "boss"}, "role"),
+    ("/api/parties", {"name": "Ravi", "phone": "99887 76655", "language": "xx"}, "language"),
+    ("/api/parties", {"phone": "99887 76655"}, "name is missing"),
+    ("/api/advance", {"by": "soon"}, "is not a duration"),
+    ("/api/advance", {"by": "400d"}, "at most 366d"),
+    ("/api/faults", {"call": "processor.charge", "outcome": "declined"}, "unknown rail call"),
+    ("/api/faults", {"call": "processor.authorize", "outcome": "declined"}, "needs a code"),
+    ("/api/faults", {"call": "sms.send", "outcome": "lost"}, "unknown outcome 'lost'"),
+    ("/api/faults", {"call": "sms.send", "outcome": "error", "times": 0}, "between 1 and 100"),
+    ("/api/faults", {"call": "sms.send", "outcome": "error", "times": "x"}, "whole number"),
+    ("/api/scenario", {"path": "tests/scenarios/none.convo.yaml"}, "no such scenario file"),
+    ("/api/scenario/step", {}, "load a scenario first"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "says"), BAD, ids=[f"{p} {s}" for p, _, s in BAD])
+def test_bad_input_is_a_400_with_a_message_and_changes_nothing(
+    web: str, path: str, body: dict[str, object], says: str
+) -> None:
+    before = _world(web)
+    status, answer = request(web, path, body)
+    assert status == 400
+    assert says in answer["error"]
+    assert "Traceback" not in answer["error"]
+    assert _world(web) == before
+
+
+def test_nothing_to_export_before_a_party_joins(tmp_path: Path) -> None:
+    with running_web(tmp_path) as base:
+        status, answer = request(base, "/api/export")
+    assert status == 400
+    assert answer == {"error": "nothing to export yet: add a party or load a scenario"}
+
+
+def test_a_body_that_is_not_json_is_refused(web: str) -> None:
+    status, answer = request(web, "/api/act", raw=b"party=asha")
+    assert (status, answer) == (400, {"error": "the request body is not JSON"})
+    status, answer = request(web, "/api/act", raw=b"[1, 2]")
+    assert (status, answer) == (400, {"error": "the request body is a JSON object"})
+
+
+def test_an_unknown_address_or_method_is_json_too(web: str) -> None:
+    status, answer = request(web, "/api/nothing")
+    assert status == 404
+    assert answer == {"error": "Not Found"}
+    status, answer = request(web, "/api/act", method="GET")
+    assert status == 405
+
+
+def test_a_scenario_that_does_not_lint_is_refused_with_file_and_line(
+    web: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.convo.yaml"
+    bad.write_text(
+        "version: 1\nname: bad\nparties:\n  asha: {role: customer, phone: '+91 98123 45678'}\n"
+        "steps:\n  - asha: {tap: {lable: Pay}}\n"
+    )
+    before = _world(web)
+    status, answer = request(web, "/api/scenario", {"path": str(bad)})
+    assert status == 400
+    assert f"{bad}:6:" in answer["error"]
+    assert "lable" in answer["error"]
+    assert _world(web) == before
+
+
+def test_the_event_stream_carries_each_change(web: str) -> None:
+    with urllib.request.urlopen(web + "/api/events", timeout=30) as stream:
+        first = json.loads(stream.readline().removeprefix(b"data: "))
+        assert stream.readline() == b"\n"
+        status, _ = request(web, "/api/act", {"party": "asha", "action": "text", "text": "/start"})
+        assert status == 200
+        changed = json.loads(stream.readline().removeprefix(b"data: "))
+    assert changed["version"] > first["version"]
+    asha = next(p for p in changed["phones"] if p["name"] == "asha")
+    assert asha["chat"][-1]["key"] == "welcome"
+
+
+def test_every_asset_is_served_by_the_project(web: str) -> None:
+    with urllib.request.urlopen(web + "/", timeout=30) as page:
+        html = page.read().decode()
+    for asset in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert asset.startswith(("/static/", "data:")), asset
+        if asset.startswith("/static/"):
+            with urllib.request.urlopen(web + asset, timeout=30) as answer:
+                assert answer.status == 200
+    for file in STATIC.iterdir():  # nothing fetched from elsewhere: no CDN, no font service
+        text = file.read_text()
+        assert not re.search(r"(src|href)=\"https?:|url\(\s*['\"]?https?:|import\s", text), file
+
+
+def _start(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", "web", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_port_in_use_exits_2_with_a_clear_error_and_creates_nothing(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _start("--port", str(port), "--db", str(tmp_path / "w.db"))
+    assert done.returncode == 2
+    assert done.stderr == f"paychat: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert done.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_that_cannot_be_opened_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    done = _start("--port", "0", "--db", str(tmp_path / "file" / "w.db"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("paychat: cannot open ")
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_scenario_that_does_not_lint_stops_the_start(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.convo.yaml"
+    bad.write_text("version: 1\nname: bad\nsteps:\n  - bob: hi\n")
+    done = _start("--port", "0", "--db", str(tmp_path / "w.db"), "--scenario", str(bad))
+    assert done.returncode == 2
+    assert f"{bad}:4: unknown step key 'bob'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "w.db").exists()
