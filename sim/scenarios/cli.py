@@ -124,17 +124,11 @@ def run_tests(
         coverage = Coverage()
         with recording(coverage) if reports.wants_coverage else nullcontext(coverage):
             for case in all_cases:
-                result = asyncio.run(run_case(case, settings, Path(artifacts), via))
+                result = asyncio.run(run_case(case, settings, Path(artifacts), via, db=storage))
                 results.append(result)
                 progress.advance(task)
                 if not result.passed and first_failure:
                     break
-        for case in all_cases:
-            result = asyncio.run(run_case(case, settings, Path(artifacts), via, db=storage))
-            results.append(result)
-            progress.advance(task)
-            if not result.passed and first_failure:
-                break
     elapsed = time.perf_counter() - started
     failed = [r for r in results if not r.passed]
     skipped = [r for r in results if r.skipped]
