@@ -223,9 +223,9 @@ def settled(db: Path, emulator: Emulator) -> bool:
     return not [s for s in stale_copies(db, emulator) if s.recorded]
 
 
-# Timed against the wall clock: not beside the browser tests, which load both cores
-# (`make test` runs pytest with --dist loadgroup: one group runs on one worker, in turn).
-@pytest.mark.xdist_group("wall_clock")
+# Timed against the wall clock: `make test` runs it after every other test, by itself (the
+# browser, PostgreSQL and worker tests load both cores).
+@pytest.mark.alone
 def test_nothing_lost_nothing_doubled_under_kills_redelivery_and_outages(
     tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:

@@ -44,9 +44,9 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright 
 
 expect.set_options(timeout=30_000)  # a loaded 2-core machine runs six suites at once
 
-# Chromium and a server per test load both cores: never beside the wall-clock fault drill
-# (tests/test_telegram_faults.py); `make test` runs pytest with --dist loadgroup.
-pytestmark = pytest.mark.xdist_group("wall_clock")
+# Chromium and a server per test load both cores: one browser test at a time (`make test` runs
+# pytest with --dist loadgroup: a group runs on one worker, in turn).
+pytestmark = pytest.mark.xdist_group("browser")
 
 
 # Module scope: a live sync Playwright marks an asyncio loop as running in this thread, which
