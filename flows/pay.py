@@ -81,8 +81,10 @@ class Pay(FlowModel):
     def cannot_see(self) -> bool:
         ctx = self.ctx
         request = ctx.tx.request(self.data["request"])
-        if request is None or (request.kind == "request" and request.customer_id != ctx.me.id):
+        if request is None:  # a forged ref: requests are never deleted
             self.problem = "error.not_allowed"
+        elif request.kind == "request" and request.customer_id != ctx.me.id:
+            self.problem = "pay.not_yours"  # its code, scanned by another customer
         else:
             self.problem = _not_for_me(ctx, request) or ""
         return bool(self.problem)
