@@ -22,13 +22,16 @@ Several workers share one database safely because:
 - the units of a batch after the first only *try* a party's lock: a batch that finds one held
   is undone and its units run again one per transaction (a deadlock, which PostgreSQL detects,
   too), so two workers' batches never wait on each other in a circle.
+
+A lost connection (the server restarted, the backend terminated, the network cut) fails the
+batch in flight, which was one transaction and so left nothing behind; the next batch
+reconnects first (storage/pg_session.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -41,11 +44,13 @@ from core.threads import block_signals
 from storage.group_commit import GroupCommit, Outcome
 from storage.migrations_index import migrations
 from storage.pg_rows import Contended, PgConnection, PgTx
+from storage.pg_session import BACKOFF, Unstarted, connect, join, rejoin, space
 from storage.sealer import Sealer
 
 T = TypeVar("T")
 _AGAIN = (Contended, errors.DeadlockDetected, errors.SerializationFailure)
 _TRIES = 20  # one unit alone, again after a deadlock: a livelock this long is an outage
+Sleep = Callable[[float], Awaitable[None]]
 
 
 def redact(url: str) -> str:
@@ -56,12 +61,6 @@ def redact(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[-1]
     user = f"{parts.username}@" if parts.username else ""
     return urlunsplit(parts._replace(netloc=user + netloc))
-
-
-def _space(schema: str) -> int:
-    """The advisory-lock space of one schema (a positive 31-bit number): workers on different
-    schemas of one database (the tests' fresh schemas) never mistake each other's locks."""
-    return int.from_bytes(hashlib.sha256(schema.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
 def migrate(conn: psycopg.Connection[Any]) -> int:
@@ -101,19 +100,27 @@ class PostgresStore:
         worker: int,
         space: int,
         executor: ThreadPoolExecutor,
+        url: str,
+        sleep: Sleep,
     ) -> None:
         self._conn = PgConnection(conn)
         self._sealer = sealer
         self.worker = worker
         self._space = space
         self._executor = executor
+        self._url = url
+        self._sleep = sleep
+        self.reconnects = 0  # new connections made since it opened (for tests and operators)
         self._writer: GroupCommit[PgTx] = GroupCommit(self._execute, (psycopg.Error,))
 
     @classmethod
-    async def open(cls, url: str, *, migrate_only: bool = False) -> PostgresStore:
+    async def open(
+        cls, url: str, *, migrate_only: bool = False, sleep: Sleep = asyncio.sleep
+    ) -> PostgresStore:
         """Connect, migrate (waiting for another worker that migrates), and join the live
         workers. A database that cannot be reached or used is a `StorageError` naming it
-        (never its password)."""
+        (never its password). `sleep`: how it waits between tries to reconnect (injected by
+        the tests)."""
         executor = ThreadPoolExecutor(1, "postgres", initializer=block_signals)
         loop = asyncio.get_running_loop()
         try:
@@ -126,7 +133,7 @@ class PostgresStore:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
                 raise StorageError(f"cannot open {redact(url)}: {first}") from None
             raise
-        return cls(conn, sealer, worker, space, executor)
+        return cls(conn, sealer, worker, space, executor, url, sleep)
 
     async def run(self, work: Callable[[PgTx], T]) -> T:
         return await self._writer.run(work)
@@ -153,72 +160,123 @@ class PostgresStore:
 
     async def _execute(self, works: list[Callable[[PgTx], Any]]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run_batch, works)
+        conn = self._conn.conn
+        if conn.closed or conn.broken:  # lost under the batch before: a new one first
+            await self._reconnect()
+        try:
+            return await loop.run_in_executor(self._executor, self._run_batch, works)
+        except Unstarted:
+            # Lost while idle (found at BEGIN): none of the batch reached the server, so it
+            # runs again, once, on a new connection rather than fail events it never began.
+            await self._reconnect()
+            return await loop.run_in_executor(self._executor, self._run_batch, works)
+
+    async def _reconnect(self) -> None:
+        """A new connection for this worker, as `_connect` set the first one up (schema,
+        `paychat.worker`, its session lock), tried `len(BACKOFF) + 1` times with those
+        waits between; then a `StorageError` for the batch, and the next batch tries again."""
+        loop = asyncio.get_running_loop()
+        old = self._conn.conn
+        await loop.run_in_executor(self._executor, old.close)
+        why = ""
+        for wait in (*BACKOFF, None):
+            try:
+                conn = await loop.run_in_executor(
+                    self._executor, rejoin, self._url, self.worker, self._space
+                )
+            except (psycopg.Error, StorageError) as exc:
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                if wait is None:
+                    break
+                await self._sleep(wait)
+            else:
+                self._conn = PgConnection(conn)
+                self.reconnects += 1
+                return
+        raise StorageError(f"lost the connection to {redact(self._url)}: cannot reconnect: {why}")
 
     def _run_batch(self, works: list[Callable[[PgTx], Any]]) -> list[Outcome]:
-        if self._conn.conn.closed:
-            raise StorageError("the connection to PostgreSQL is closed")
         try:
-            return self._attempt(works)
+            return self._attempt(works, first=True)
         except _AGAIN:
             pass  # undone: each unit again, alone
         outcomes: list[Outcome] = []
-        for work in works:
+        for n, work in enumerate(works):
             for _ in range(_TRIES):
                 try:
                     outcomes += self._attempt([work])
                     break
                 except _AGAIN:
                     continue
+                except psycopg.OperationalError as exc:
+                    # Lost between two units: those before committed and keep their values.
+                    lost = StorageError(f"the connection to PostgreSQL was lost: {exc}")
+                    return outcomes + [(False, lost)] * (len(works) - n)
             else:
                 outcomes.append((False, StorageError("the database stayed contended")))
         return outcomes
 
-    def _attempt(self, works: list[Callable[[PgTx], Any]]) -> list[Outcome]:
+    def _attempt(self, works: list[Callable[[PgTx], Any]], first: bool = False) -> list[Outcome]:
+        """One transaction. `first`: the batch's first try, when a connection found lost
+        before its BEGIN went through is `Unstarted` (nothing of the batch ran)."""
         conn = self._conn.conn
         outcomes: list[Outcome] = []
-        with conn.transaction():
-            for i, work in enumerate(works):
-                tx = PgTx(self._conn, self._sealer, self.worker, self._space, may_wait=i == 0)
-                try:
-                    with conn.transaction():  # a savepoint: a failing unit rolls back alone
-                        value = work(tx)
-                except _AGAIN:
-                    raise
-                except psycopg.OperationalError:
-                    raise  # the connection or the server failed: the batch with it
-                except Exception as exc:  # the caller gets it
-                    outcomes.append((False, _translate(exc)))
-                else:
-                    outcomes.append((True, value))
+        began = False
+        try:
+            with conn.transaction():
+                began = True
+                self._units(conn, works, outcomes)
+        except psycopg.OperationalError as exc:
+            if first and not began:
+                raise Unstarted(str(exc)) from exc
+            raise
         return outcomes
+
+    def _units(
+        self,
+        conn: psycopg.Connection[Any],
+        works: list[Callable[[PgTx], Any]],
+        outcomes: list[Outcome],
+    ) -> None:
+        for i, work in enumerate(works):
+            tx = PgTx(self._conn, self._sealer, self.worker, self._space, may_wait=i == 0)
+            try:
+                with conn.transaction():  # a savepoint: a failing unit rolls back alone
+                    value = work(tx)
+            except _AGAIN:
+                raise
+            except psycopg.OperationalError:
+                raise  # the connection or the server failed: the batch with it
+            except Exception as exc:  # the caller gets it
+                outcomes.append((False, _translate(exc)))
+            else:
+                outcomes.append((True, value))
 
 
 def _connect(url: str, migrate_only: bool) -> tuple[psycopg.Connection[Any], Sealer, int, int]:
-    conn = psycopg.connect(url, autocommit=True)  # transactions are explicit, one per batch
+    conn = connect(url)
     try:
         schema = conn.execute("SELECT current_schema()").fetchone()
         if schema is None or schema[0] is None:
             raise StorageError(f"{redact(url)}: its search_path names no schema that exists")
-        space = _space(str(schema[0]))
-        _migration_lock(conn, space, take=True)
+        lock_space = space(str(schema[0]))
+        _migration_lock(conn, lock_space, take=True)
         try:
             new = _version_or_zero(conn) == 0
             migrate(conn)
             # Under the lock: a second worker starting at once reads the key the first made.
             sealer = Sealer.for_database(redact(url), new=new, beside=False)
         finally:
-            _migration_lock(conn, space, take=False)
+            _migration_lock(conn, lock_space, take=False)
         worker = 0
         if not migrate_only:
             row = conn.execute("SELECT nextval('paychat_workers')").fetchone()
             worker = int(row[0]) if row else 0
-            conn.execute("SELECT set_config('paychat.worker', %s, false)", (str(worker),))
-            conn.execute("SELECT pg_advisory_lock(%s, %s)", (space, worker))  # while it lives
+            join(conn, lock_space, worker)  # a new id: its lock is free
     except BaseException:
         conn.close()
         raise
-    return conn, sealer, worker, space
+    return conn, sealer, worker, lock_space
 
 
 def _version_or_zero(conn: psycopg.Connection[Any]) -> int:
