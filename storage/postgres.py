@@ -110,6 +110,7 @@ class PostgresStore:
         self._executor = executor
         self._url = url
         self._sleep = sleep
+        self._pid = conn.info.backend_pid  # its session's backend, to end if it outlives a loss
         self.reconnects = 0  # new connections made since it opened (for tests and operators)
         self._writer: GroupCommit[PgTx] = GroupCommit(self._execute, (psycopg.Error,))
 
@@ -182,7 +183,7 @@ class PostgresStore:
         for wait in (*BACKOFF, None):
             try:
                 conn = await loop.run_in_executor(
-                    self._executor, rejoin, self._url, self.worker, self._space
+                    self._executor, rejoin, self._url, self.worker, self._space, self._pid
                 )
             except (psycopg.Error, StorageError) as exc:
                 why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -191,6 +192,7 @@ class PostgresStore:
                 await self._sleep(wait)
             else:
                 self._conn = PgConnection(conn)
+                self._pid = conn.info.backend_pid
                 self.reconnects += 1
                 return
         raise StorageError(f"lost the connection to {redact(self._url)}: cannot reconnect: {why}")
@@ -272,7 +274,8 @@ def _connect(url: str, migrate_only: bool) -> tuple[psycopg.Connection[Any], Sea
         if not migrate_only:
             row = conn.execute("SELECT nextval('paychat_workers')").fetchone()
             worker = int(row[0]) if row else 0
-            join(conn, lock_space, worker)  # a new id: its lock is free
+            if not join(conn, lock_space, worker):  # a new id: its lock is free
+                raise StorageError(f"worker {worker}'s lock is held by another session")
     except BaseException:
         conn.close()
         raise

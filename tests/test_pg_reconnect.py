@@ -16,7 +16,7 @@ from core.settings import Settings
 from sim.scenarios.world import open_world
 from storage.base import StorageError
 from storage.pg_rows import PgTx
-from storage.pg_session import BACKOFF, space
+from storage.pg_session import BACKOFF, connect, rejoin, space
 from storage.postgres import PostgresStore
 from tests.conftest import START, FakeTime
 
@@ -132,7 +132,7 @@ async def test_when_it_cannot_reconnect_each_batch_fails_clearly_and_the_next_tr
         with psycopg.connect(pg_url, autocommit=True) as squatter:
             _terminate(pg_url, pid)
             squatter.execute("SELECT pg_advisory_lock(%s, %s)", (space(schema), store.worker))
-            with pytest.raises(StorageError, match=r"cannot reconnect: .*still held"):
+            with pytest.raises(StorageError, match=r"cannot reconnect: .*held by another session"):
                 await store.run(lambda tx: tx.claim("during", NOW))
             assert time.slept == list(BACKOFF)
             with pytest.raises(StorageError, match="cannot reconnect"):
@@ -175,3 +175,29 @@ async def test_an_event_lost_with_its_connection_is_answered_when_sent_again(
         later = await engine.handle(Inbound("u2", "bina", "command", text="/start"))
         assert later
         assert later[0].to == "bina"
+
+
+def test_a_lost_session_the_server_kept_is_ended_and_its_lock_taken_back(pg_url: str) -> None:
+    """After a cut network the server may keep the worker's old session (and its lock) for
+    hours; `rejoin` ends it when it is that worker's own lost session, and only then."""
+    lock_space = space(_one(pg_url, "SELECT current_schema()"))
+    with psycopg.connect(pg_url, autocommit=True) as kept:  # the old session, still alive
+        kept.execute("SELECT pg_advisory_lock(%s, 7)", (lock_space,))
+        with pytest.raises(StorageError, match="held by another session"):
+            rejoin(pg_url, 7, lock_space, lost=kept.info.backend_pid + 100_000)
+        assert not kept.closed
+        new = rejoin(pg_url, 7, lock_space, lost=kept.info.backend_pid)
+        try:
+            with pytest.raises(psycopg.OperationalError):
+                kept.execute("SELECT 1")  # ended by the rejoining worker
+            row = new.execute("SELECT current_setting('paychat.worker')").fetchone()
+            assert row == ("7",)
+        finally:
+            new.close()
+
+
+def test_a_url_keeps_its_own_timeouts_and_gets_bounded_ones_otherwise(pg_url: str) -> None:
+    with connect(pg_url) as conn:
+        assert conn.info.get_parameters()["connect_timeout"] == "5"
+    with connect(pg_url + "&connect_timeout=9") as conn:
+        assert conn.info.get_parameters()["connect_timeout"] == "9"
