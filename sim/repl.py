@@ -28,7 +28,7 @@ from sim.recorder import Recorder
 from sim.repl_seeding import fault_spec, given_spec
 from sim.scenarios.loader import ScenarioError
 from sim.scenarios.report import mask
-from sim.scenarios.spec import duration
+from sim.scenarios.spec import LONGEST, duration
 from sim.scenarios.world import World, seed
 from sim.simulator import Simulator, TapError
 from sim.view import chat_panel, side_by_side
@@ -85,7 +85,9 @@ def parse_duration(text: str) -> timedelta:
     try:
         return duration(text)
     except ValueError:
-        raise ValueError("write a duration like 30s, 5m, 1h, 1h30m or 2d") from None
+        raise ValueError(
+            f"write a duration like 30s, 5m, 1h, 1h30m or 2d (at most {LONGEST.days}d)"
+        ) from None
 
 
 def run_repl(

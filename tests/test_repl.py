@@ -87,7 +87,18 @@ def test_durations_are_read_like_the_scenarios() -> None:
     assert parse_duration("2d").days == 2
     assert parse_duration("23h59m").total_seconds() == 23 * 3600 + 59 * 60
     assert parse_duration("1h30m").total_seconds() == 5400
-    for wrong in ("", "soon", "30m1h", "1.5h", "h"):
+    assert parse_duration("3660d").days == 3660
+    # too long for the clock: a clear answer, not an OverflowError out of timedelta or datetime
+    for wrong in (
+        "",
+        "soon",
+        "30m1h",
+        "1.5h",
+        "h",
+        "3661d",
+        "99999999999999999999d",
+        "9" * 5000 + "s",
+    ):
         with pytest.raises(ValueError, match="1h30m"):
             parse_duration(wrong)
 

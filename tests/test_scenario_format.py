@@ -63,6 +63,9 @@ steps:
         ("  - shop: '${tx}'\n", 5, "${tx} is used before it is defined"),
         ("  - advance: soon\n", 5, "is not a duration"),
         ("  - advance: 30m1h\n", 5, "is not a duration"),
+        # too long for a clock (it was an OverflowError in the runner, lint said nothing)
+        ("  - advance: 99999999999999999999d\n", 5, "longer than the longest step"),
+        ("  - advance: 3661d\n", 5, "longer than the longest step"),
         ("  - inject: {processor.charge: [{outcome: timeout}]}\n", 5, "unknown rail call"),
         ("  - shop: {tapp: pay}\n", 5, "unknown action 'tapp'"),
         ("  - shop: [hi\n", 6, "not valid YAML"),

@@ -58,6 +58,7 @@ BAD = [
     ("/api/parties", {"phone": "99887 76655"}, "name is missing"),
     ("/api/advance", {"by": "soon"}, "is not a duration"),
     ("/api/advance", {"by": "400d"}, "at most 366d"),
+    ("/api/advance", {"by": "99999999999999999999d"}, "longer than the longest step"),
     ("/api/faults", {"call": "processor.charge", "outcome": "declined"}, "unknown rail call"),
     ("/api/faults", {"call": "processor.authorize", "outcome": "declined"}, "needs a code"),
     ("/api/faults", {"call": "sms.send", "outcome": "lost"}, "unknown outcome 'lost'"),

@@ -45,6 +45,7 @@ from sim.scenarios.spec import (
     TAP_KEYS,
     TOP_KEYS,
     VAR,
+    duration_problem,
     is_duration,
 )
 
@@ -178,10 +179,8 @@ class Linter:
         for actor in actors:
             self._action(step[actor], step, known)
         self._vars(step, known, skip={"expect", "together", "exports"})
-        if "advance" in step and not is_duration(step["advance"]):
-            self.fail(
-                step, f"advance: {step['advance']!r} is not a duration like 30m, 24h or 1h30m"
-            )
+        if "advance" in step and (problem := duration_problem(step["advance"])):
+            self.fail(step, f"advance: {problem}")
         if "expect_quiet" in step:
             quiet = step["expect_quiet"]
             if not (isinstance(quiet, dict) and is_duration(quiet.get("for", ""))):

@@ -120,18 +120,38 @@ OPS = {"eq", "ne", "gt", "ge", "lt", "le", "in", "regex", "delta_since"}
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DURATION = re.compile(r"^\s*(?:\d+\s*d)?\s*(?:\d+\s*h)?\s*(?:\d+\s*m)?\s*(?:\d+\s*s)?\s*$")
 _PART = re.compile(r"(\d+)\s*([dhms])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest a clock may move in one step: ten years is beyond any expiry or job, and keeps the
+# virtual clock far from datetime's year 9999 (a longer one was an OverflowError, not an answer).
+LONGEST = timedelta(days=3660)
+
+
+def duration_problem(text: object) -> str | None:
+    """Why `text` is not a duration a clock can move by (None when it is one)."""
+    written = str(text)
+    if not _PART.search(written) or DURATION.match(written) is None:
+        return f"{written!r} is not a duration like 30m, 24h or 1h30m"
+    parts = _PART.findall(written)
+    # int() of thousands of digits is itself refused (Python's limit): a count that long is long
+    if (
+        any(len(n) > 12 for n, _ in parts)
+        or sum(int(n) * _SECONDS[unit] for n, unit in parts) > LONGEST.total_seconds()
+    ):
+        return f"{written!r} is longer than the longest step, {LONGEST.days}d"
+    return None
 
 
 def is_duration(text: object) -> bool:
-    written = str(text)
-    return bool(_PART.search(written)) and DURATION.match(written) is not None
+    return duration_problem(text) is None
 
 
 def duration(text: object) -> timedelta:
-    """`30m`, `24h`, `1h30m`, `23h59m`, `2d` (units in the order d, h, m, s) as a timedelta."""
-    written = str(text)
-    if not is_duration(written):
-        raise ValueError(f"{written!r} is not a duration like 30m, 24h or 1h30m")
-    parts = _PART.findall(written)
-    return sum((timedelta(**{_UNITS[unit]: int(n)}) for n, unit in parts), timedelta())
+    """`30m`, `24h`, `1h30m`, `23h59m`, `2d` (units in the order d, h, m, s) as a timedelta;
+    ValueError saying why for anything else, or longer than `LONGEST`."""
+    problem = duration_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return sum(
+        (timedelta(seconds=int(n) * _SECONDS[unit]) for n, unit in _PART.findall(str(text))),
+        timedelta(),
+    )
