@@ -9,6 +9,8 @@ from typing import Literal
 
 from stdnum import luhn
 
+from core.languages import latin_digits
+
 CardProblem = Literal["invalid", "unsupported", "expired", "expiry_invalid", "missing_expiry"]
 
 # Debit test numbers (Stripe's convention); every other number is reported as credit.
@@ -33,7 +35,9 @@ def looks_like_card(text: str) -> bool:
     for found in _CARD_SHAPE.finditer(text[:1000]):
         if text[: found.start()].endswith("+"):
             continue  # a phone number in international form, not a card
-        groups = re.split(r"[ -]", found.group())
+        # Any script's digits (४२४२, ৪২৪২): a number the engine left as typed, because words
+        # surround it, is a card all the same (Luhn reads Latin digits only).
+        groups = re.split(r"[ -]", latin_digits(found.group()))
         candidates = ["".join(groups)]
         if len(groups) > 1 and len(groups[-1]) <= 4:  # an expiry may follow ("4242… 12/30")
             candidates.append("".join(groups[:-1]))

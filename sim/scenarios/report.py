@@ -7,6 +7,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
+from core.languages import latin_digits
 from sim.simulator import SeenEvent, Simulator
 
 _CARD = re.compile(r"(?<![\d+])(?:\d[ -]?){12,18}\d(?!\d)")
@@ -24,7 +25,8 @@ def _card(found: re.Match[str]) -> str:
     # The run may swallow what follows the number ("4242 … 4242 12/30"): try shorter heads.
     parts = re.split(r"([ -])", found[0])
     for end in range(len(parts), 0, -1):
-        digits = "".join(p for p in parts[:end] if p.isdigit())
+        # in any script's digits (४२४२…: Luhn reads Latin ones only)
+        digits = latin_digits("".join(p for p in parts[:end] if p.isdigit()))
         if parts[end - 1].isdigit() and 13 <= len(digits) <= 19 and luhn.is_valid(digits):
             return "•••• (card number)" + "".join(parts[end:])
     return found[0]
