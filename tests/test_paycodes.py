@@ -147,6 +147,12 @@ def test_upi_values_are_percent_encoded() -> None:
         ("upi://pay?pa=not-a-vpa&pn=A", "invalid"),
         ("upi://pay?pa=ab@oksbi&pn=A&am=1.005", "invalid"),
         ("upi://pay?pa=ab@oksbi&pn=A&am=-1", "invalid"),
+        # decoded values are ASCII and whole: no Arabic-Indic amount (٢٥٠), no trailing newline
+        ("upi://pay?pa=ab@oksbi&pn=A&am=%D9%A2%D9%A5%D9%A0", "invalid"),
+        ("upi://pay?pa=ab@oksbi&pn=A&am=250.00%0A", "invalid"),
+        ("upi://pay?pa=ab@oksbi%0A&pn=A&am=250.00", "invalid"),
+        ("upi://pay?pa=ab@oksbi&pn=A&tr=PR-1%0A", "invalid"),
+        ("upi://pay?pa=ab@oksbi&pn=A%0A&am=1", "invalid"),
         ("upi://pay?pa=ab@oksbi&pn=A&am=10&cu=USD", "invalid"),
         ("upi://pay?pa=ab@oksbi&pn=A&tr=" + "x" * 36, "invalid"),
         # PromptPay (Thailand): an EMV code, but not one of these markets' schemes.

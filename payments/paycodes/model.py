@@ -56,7 +56,8 @@ class PayCode:
         return MARKET[self.scheme]
 
 
-_AMOUNT = re.compile(r"^\d{1,10}(?:\.\d{1,2})?$")
+# ASCII digits, the whole text: `\d` takes any script's digits (٢٥٠) and `$` a trailing newline
+_AMOUNT = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2})?")
 
 
 def amount_text(amount: Money, currency: str) -> str:
@@ -72,7 +73,7 @@ def amount_text(amount: Money, currency: str) -> str:
 def read_amount(text: str, currency: str) -> Money | None:
     """ "123.45" → Money; None when it is not a positive amount with at most the currency's
     decimals (a comma, a sign, an exponent, three decimals: refused, never rounded)."""
-    if not _AMOUNT.match(text):
+    if not _AMOUNT.fullmatch(text):
         return None
     value = Decimal(text).scaleb(minor_digits(currency))
     if value != value.to_integral_value() or value <= 0:

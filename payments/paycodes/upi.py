@@ -20,10 +20,11 @@ PREFIX = "upi://pay"
 NAME_LIMIT = 99
 NOTE_LIMIT = 50
 REFERENCE_LIMIT = 35
-_VPA = re.compile(r"^[A-Za-z0-9.\-_]{2,256}@[A-Za-z][A-Za-z0-9]{1,63}$")
-_REFERENCE = re.compile(r"^[A-Za-z0-9._-]{1,35}$")
-_MCC = re.compile(r"^\d{4}$")
-_PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
+# Matched whole (fullmatch): `$` would let a value end in a newline (%0A)
+_VPA = re.compile(r"[A-Za-z0-9.\-_]{2,256}@[A-Za-z][A-Za-z0-9]{1,63}")
+_REFERENCE = re.compile(r"[A-Za-z0-9._-]{1,35}")
+_MCC = re.compile(r"[0-9]{4}")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
 def build(
@@ -35,15 +36,15 @@ def build(
     mcc: str = "",
 ) -> str:
     """A UPI intent URI; ValueError naming the parameter when a value breaks a rule."""
-    if not _VPA.match(vpa):
+    if not _VPA.fullmatch(vpa):
         raise ValueError("pa: not a UPI ID (name@handle)")
-    if not 1 <= len(name) <= NAME_LIMIT or not _PRINTABLE.match(name):
+    if not 1 <= len(name) <= NAME_LIMIT or not _PRINTABLE.fullmatch(name):
         raise ValueError(f"pn: the payee name must be 1-{NAME_LIMIT} printable characters")
-    if reference and not _REFERENCE.match(reference):
+    if reference and not _REFERENCE.fullmatch(reference):
         raise ValueError("tr: letters, digits and . _ - only, at most 35")
-    if len(note) > NOTE_LIMIT or not _PRINTABLE.match(note):
+    if len(note) > NOTE_LIMIT or not _PRINTABLE.fullmatch(note):
         raise ValueError(f"tn: the note must be at most {NOTE_LIMIT} printable characters")
-    if mcc and not _MCC.match(mcc):
+    if mcc and not _MCC.fullmatch(mcc):
         raise ValueError("mc: the merchant category is 4 digits")
     params = [("pa", vpa), ("pn", name)]
     if mcc:
@@ -64,7 +65,7 @@ def is_intent(text: str) -> bool:
 
 def parse(text: str) -> PayCode | Unreadable:
     """A UPI intent URI → what it asks; each parameter at most once, each checked."""
-    if not _PRINTABLE.match(text) or " " in text:
+    if not _PRINTABLE.fullmatch(text) or " " in text:
         return Unreadable("malformed", "a URI has no spaces or characters beyond ASCII")
     parts = urlsplit(text)
     if (
@@ -82,17 +83,17 @@ def parse(text: str) -> PayCode | Unreadable:
         return Unreadable("malformed", "a parameter appears twice")
     found = dict(pairs)
     vpa, name = found.get("pa", ""), found.get("pn", "")
-    if not _VPA.match(vpa):
+    if not _VPA.fullmatch(vpa):
         return Unreadable("invalid", "pa: not a UPI ID")
-    if not 1 <= len(name) <= NAME_LIMIT or not _PRINTABLE.match(name):
+    if not 1 <= len(name) <= NAME_LIMIT or not _PRINTABLE.fullmatch(name):
         return Unreadable("invalid", "pn: the payee name is missing or too long")
     if found.get("cu", "INR") != "INR":
         return Unreadable("invalid", "cu: UPI takes INR only")
     reference = found.get("tr", "")
-    if reference and not _REFERENCE.match(reference):
+    if reference and not _REFERENCE.fullmatch(reference):
         return Unreadable("invalid", "tr: letters, digits and . _ - only, at most 35")
     note = found.get("tn", "")
-    if len(note) > NOTE_LIMIT or not _PRINTABLE.match(note):
+    if len(note) > NOTE_LIMIT or not _PRINTABLE.fullmatch(note):
         return Unreadable("invalid", f"tn: at most {NOTE_LIMIT} printable characters")
     amount = None
     if "am" in found:
