@@ -70,6 +70,8 @@ steps:
         ("  - shop: {tapp: pay}\n", 5, "unknown action 'tapp'"),
         ("  - shop: [hi\n", 6, "not valid YAML"),
         ("  - ? [shop, ravi]\n    : hi\n", 5, "a key must be text"),
+        # a raw control character: yaml's ReaderError, which carries no mark (a traceback before)
+        ("  - shop: hi\n  - shop: bell \x07\n", 6, "control characters are not allowed"),
     ],
 )
 def test_lint_names_file_line_and_problem(
@@ -77,6 +79,13 @@ def test_lint_names_file_line_and_problem(
 ) -> None:
     problems = lint(write(tmp_path, BASE + steps))
     assert any(p.line == line and problem in p.problem for p in problems), problems
+
+
+def test_a_file_that_is_not_utf8_is_a_problem_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.convo.yaml"
+    path.write_bytes((BASE + '  - shop: "caf\xe9"\n').encode("latin-1"))  # a traceback before
+    problems = lint(path)
+    assert [(p.line, p.problem) for p in problems] == [(5, "not UTF-8 text (byte 0xe9)")]
 
 
 def schema_accepts(path: Path) -> bool:

@@ -104,6 +104,11 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(file, 0, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # a file saved as Latin-1 or Windows-1252, or not text
+        raw = path.read_bytes()[: exc.start]
+        raise ScenarioError(
+            file, raw.count(b"\n") + 1, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"
+        ) from None
     if cached is not None and cached[1] == text:
         _PARSED[file] = (stamp, text, cached[2])
         return cached[2]
@@ -113,6 +118,11 @@ def load_yaml(path: Path) -> Any:
         mark = exc.problem_mark
         raise ScenarioError(
             file, mark.line + 1 if mark else 0, f"not valid YAML: {exc.problem}"
+        ) from None
+    except yaml.reader.ReaderError as exc:  # a control character (NUL, BEL, ...) in the text
+        line = text[: exc.position].count("\n") + 1
+        raise ScenarioError(
+            file, line, f"not valid YAML: {exc.reason} (#x{exc.character:04x})"
         ) from None
     if len(_PARSED) >= _PARSED_KEPT:
         _PARSED.clear()
