@@ -582,6 +582,8 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
 def _writable(text: str) -> str:
     """An argparse type: a file to write at the end of a long run, checked before the run."""
     folder = Path(text).parent
+    if Path(text).is_dir():  # found only at the end of the run otherwise, as a traceback
+        raise argparse.ArgumentTypeError(f"cannot write {text}: it is a folder; name a file")
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"cannot write {text}: no folder {folder}")
     if not os.access(folder, os.W_OK):

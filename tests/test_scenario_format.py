@@ -279,13 +279,19 @@ def test_running_nothing_is_not_a_pass(
     assert says in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("option", ["--junitxml", "--html", "--coverage-json", "--coverage-md"])
 def test_a_report_that_cannot_be_written_stops_before_the_run(
-    capsys: pytest.CaptureFixture[str],
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as stop:
-        main(["test", "--junitxml", "/no/such/folder/report.xml"])
+        main(["test", option, "/no/such/folder/report.xml"])
     assert stop.value.code == 2
     assert "cannot write /no/such/folder/report.xml" in capsys.readouterr().err
+    # a folder named where the file goes (a traceback after the whole run before)
+    with pytest.raises(SystemExit) as stop:
+        main(["test", option, str(tmp_path)])
+    assert stop.value.code == 2
+    assert f"cannot write {tmp_path}: it is a folder" in capsys.readouterr().err
 
 
 def test_a_party_locale_must_be_an_installed_language(tmp_path: Path) -> None:
