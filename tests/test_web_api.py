@@ -45,6 +45,8 @@ BAD = [
     ("/api/act", {"party": "asha", "action": "tap", "button": "pay"}, "no button 'pay'"),
     ("/api/act", {"party": "asha", "action": "link", "text": "hello"}, "not a payment link"),
     ("/api/act", {"party": 7, "action": "text"}, "party is text"),
+    # a lone surrogate: it broke every later /api/view and event stream (500) before
+    ("/api/act", {"party": "asha", "action": "text", "text": "hi \ud800"}, "not valid Unicode"),
     ("/api/parties", {"name": "Ravi", "phone": "12", "country": "IN"}, "not a valid phone"),
     ("/api/parties", {"name": "Asha", "phone": "99887 76655", "country": "IN"}, "already"),
     ("/api/parties", {"name": "Ravi", "phone": "+91 98123 45678"}, "another party's phone"),
@@ -93,6 +95,8 @@ def test_a_body_that_is_not_json_is_refused(web: str) -> None:
     assert (status, answer) == (400, {"error": "the request body is not JSON"})
     status, answer = request(web, "/api/act", raw=b"[1, 2]")
     assert (status, answer) == (400, {"error": "the request body is a JSON object"})
+    status, answer = request(web, "/api/act", raw=b"[" * 100_000)  # a RecursionError, a 500
+    assert (status, answer) == (400, {"error": "the request body is not JSON"})
 
 
 def test_an_unknown_address_or_method_is_json_too(web: str) -> None:
