@@ -29,7 +29,9 @@ from flows.machine import Ctx
 from flows.menu import show_help, show_menu
 from flows.pay_code import pay_by_code
 from payments.cards import looks_like_card
+from payments.paycodes.model import Unreadable
 from payments.paycodes.reader import looks_like_code
+from payments.paycodes.reader import read as read_code
 
 register(onboarding.FLOW, payment_setup.FLOW, methods.FLOW, pin_setup.FLOW, request.FLOW, pay.FLOW)
 JOBS.update(
@@ -70,8 +72,10 @@ def _forget_secrets(ctx: Ctx) -> None:
     if inbound.kind != "text" or any(say.kind == "delete" for say in ctx.says):
         return
     text = inbound.text.strip()
-    if looks_like_code(text):
-        return  # a payment code is no secret (and its digit runs can pass a card's checksum)
+    if looks_like_code(text) and not isinstance(read_code(text), Unreadable):
+        # a payment code is no secret (and its digit runs can pass a card's checksum); one that
+        # does not read may be anything pasted after "000201" or "upi://", a card number too
+        return
     unexpected = any(say.key == "error.not_understood" for say in ctx.says)
     if looks_like_card(text) or (unexpected and text.isdigit() and 4 <= len(text) <= 8):
         ctx.delete_inbound()

@@ -26,24 +26,36 @@ class CardInput:
     funding: Literal["credit", "debit"]
 
 
-_CARD_SHAPE = re.compile(r"\d(?:[ -]?\d){11,18}")
+_DIGIT_RUN = re.compile(r"\d+(?:[ -]\d+)*")  # digit groups, a space or dash between them
+
+
+def card_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` holds what could be a card number: 13 to 19 digits of consecutive groups
+    (spaced, dashed or not) passing Luhn, whatever comes before or after in the same run ("12/30
+    4242 4242 4242 4242", "cvv 123 4242…", "000201 4242…"); not a +phone. In any script's digits
+    (४२४२, ৪২৪২: a number the engine left as typed, because words surround it)."""
+    spans = []
+    for run in _DIGIT_RUN.finditer(text):
+        groups = [
+            (g.start() + run.start(), g.end() + run.start()) for g in re.finditer(r"\d+", run[0])
+        ]
+        i = 1 if text[run.start() - 1 : run.start()] == "+" else 0  # +91 98123…: a phone
+        while i < len(groups):
+            # the longest card from group i first; 19 digits are at most 19 groups
+            for j in range(min(len(groups), i + 19), i, -1):
+                digits = latin_digits("".join(text[a:b] for a, b in groups[i:j]))
+                if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+                    spans.append((groups[i][0], groups[j - 1][1]))
+                    i = j - 1
+                    break
+            i += 1
+    return spans
 
 
 def looks_like_card(text: str) -> bool:
-    """Whether a message holds what could be a card number (13 to 19 digits, spaced or not,
-    passing Luhn; not a +phone): such a message must not stay in a chat, whatever was asked."""
-    for found in _CARD_SHAPE.finditer(text[:1000]):
-        if text[: found.start()].endswith("+"):
-            continue  # a phone number in international form, not a card
-        # Any script's digits (४२४२, ৪২৪২): a number the engine left as typed, because words
-        # surround it, is a card all the same (Luhn reads Latin digits only).
-        groups = re.split(r"[ -]", latin_digits(found.group()))
-        candidates = ["".join(groups)]
-        if len(groups) > 1 and len(groups[-1]) <= 4:  # an expiry may follow ("4242… 12/30")
-            candidates.append("".join(groups[:-1]))
-        if any(13 <= len(c) <= 19 and luhn.is_valid(c) for c in candidates):
-            return True
-    return False
+    """Whether a message holds what could be a card number (`card_spans`): such a message must
+    not stay in a chat, whatever was asked."""
+    return bool(card_spans(text[:1000]))
 
 
 def brand_of(number: str) -> str:

@@ -18,6 +18,10 @@ from payments.cards import looks_like_card
         # a message is nothing but a number, so these arrive as typed)
         "मेरा कार्ड ४२४२ ४२४२ ४२४२ ४२४२ है",
         "card ৫৫৫৫-৫৫৫৫-৫৫৫৫-৪৪৪৪ exp 12/30",
+        # other digits before it in the same run (missed before: only the run's head was tried)
+        "12/30 4242 4242 4242 4242",
+        "cvv 123 4242424242424242",
+        "000201 4242 4242 4242 4242 12/30",
     ],
 )
 def test_card_numbers_are_seen_however_they_are_written(text: str) -> None:
@@ -46,6 +50,9 @@ def test_amounts_phones_and_other_numbers_are_not_cards(text: str) -> None:
         ("मेरा कार्ड ४२४२ ४२४२ ४२४२ ४२४२ है", "मेरा कार्ड •••• (card number) है"),
         ("৫৫৫৫৫৫৫৫৫৫৫৫৪৪৪৪", "•••• (card number)"),
         ("order ४२४२ ४२४२ ४२४२ ४२४१", "order ४२४२ ४२४२ ४२४२ ४२४१"),  # fails Luhn
+        ("12/30 4242 4242 4242 4242", "12/30 •••• (card number)"),
+        ("cvv 123 4242424242424242", "cvv 123 •••• (card number)"),
+        ("4242 4242 4242 4242 or 5555-5555-5555-4444", "•••• (card number) or •••• (card number)"),
     ],
 )
 def test_reports_mask_card_numbers_in_any_script(text: str, masked: str) -> None:

@@ -5,31 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stdnum import luhn
-
-from core.languages import latin_digits
+from payments.cards import card_spans
 from sim.simulator import SeenEvent, Simulator
 
-_CARD = re.compile(r"(?<![\d+])(?:\d[ -]?){12,18}\d(?!\d)")
 # A code-like number: not part of a longer number, nor of an amount such as 1,250.00.
 _CODE = re.compile(r"(?<![\d.,])(?<!\d[.,])\d{4,8}(?!\d|[.,]\d)")
 
 
 def mask(text: str, sms: bool = False) -> str:
     """Card numbers always, and in an SMS every code-like number."""
-    text = _CARD.sub(_card, text)
+    for start, end in reversed(card_spans(text)):
+        text = text[:start] + "•••• (card number)" + text[end:]
     return _CODE.sub("••••••", text) if sms else text
-
-
-def _card(found: re.Match[str]) -> str:
-    # The run may swallow what follows the number ("4242 … 4242 12/30"): try shorter heads.
-    parts = re.split(r"([ -])", found[0])
-    for end in range(len(parts), 0, -1):
-        # in any script's digits (४२४२…: Luhn reads Latin ones only)
-        digits = latin_digits("".join(p for p in parts[:end] if p.isdigit()))
-        if parts[end - 1].isdigit() and 13 <= len(digits) <= 19 and luhn.is_valid(digits):
-            return "•••• (card number)" + "".join(parts[end:])
-    return found[0]
 
 
 def event_line(event: SeenEvent) -> str:
