@@ -196,6 +196,12 @@ class Repl:
         line = line.strip()
         if not line:
             return
+        if not line.isascii() and not line.isprintable():
+            try:  # bytes that were not UTF-8 arrive as lone surrogates (surrogateescape)
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                self.problem("not UTF-8 text: save the file as UTF-8 (nothing was sent)", number)
+                return
         try:
             if line.split(None, 1)[0] == ":paycode":
                 # A code is taken as written (a Pix code has spaces, quotes are its own).
