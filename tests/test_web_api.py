@@ -43,6 +43,7 @@ BAD = [
     ("/api/act", {"party": "asha", "action": "text", "text": "  "}, "type something"),
     ("/api/act", {"party": "asha", "action": "pin", "text": "12a4"}, "digits only"),
     ("/api/act", {"party": "asha", "action": "tap", "button": "pay"}, "no button 'pay'"),
+    ("/api/act", {"party": "asha", "action": "tap", "button": ""}, "which button?"),
     ("/api/act", {"party": "asha", "action": "link", "text": "hello"}, "not a payment link"),
     ("/api/act", {"party": 7, "action": "text"}, "party is text"),
     # a lone surrogate: it broke every later /api/view and event stream (500) before
@@ -68,6 +69,7 @@ BAD = [
     ("/api/faults", {"call": "sms.send", "outcome": "error", "times": "x"}, "whole number"),
     ("/api/scenario", {"path": "tests/scenarios/none.convo.yaml"}, "no such scenario file"),
     ("/api/scenario/step", {}, "load a scenario first"),
+    ("/api/scenario/anything", {}, "play 'step' or 'all'"),
 ]
 
 
@@ -81,6 +83,13 @@ def test_bad_input_is_a_400_with_a_message_and_changes_nothing(
     assert says in answer["error"]
     assert "Traceback" not in answer["error"]
     assert _world(web) == before
+
+
+def test_a_pin_typed_in_devanagari_digits_reaches_the_engine(web: str) -> None:
+    status, _ = request(web, "/api/act", {"party": "asha", "action": "pin", "text": "१२३४"})
+    assert status == 200  # the page let it through; the engine answers (Asha is not signed up)
+    (asha,) = [p for p in _world(web)["phones"] if p["name"] == "asha"]
+    assert asha["chat"][-1]["key"] == "welcome"
 
 
 def test_nothing_to_export_before_a_party_joins(tmp_path: Path) -> None:

@@ -138,7 +138,10 @@ def app(session: WebSession, scenarios: Path = Path("tests/scenarios")) -> Starl
         return JSONResponse({"ok": True})
 
     async def play(request: Request) -> Response:
-        await session.play(all_steps=request.path_params["how"] == "all")
+        how = request.path_params["how"]
+        if how not in ("step", "all"):
+            raise BadInput(f"play 'step' or 'all', not {how!r}")
+        await session.play(all_steps=how == "all")
         return JSONResponse({"ok": True})
 
     async def export(request: Request) -> Response:

@@ -213,6 +213,8 @@ class WebSession:
                     raise BadInput("a message is at most 4096 characters")
                 await sim.text(party, text)
             elif action == "tap":
+                if not fields.get("button"):
+                    raise BadInput("which button? a tap names the button's id")
                 try:
                     await sim.tap(party, fields.get("button", ""), on=fields.get("message"))
                 except TapError as exc:
@@ -220,7 +222,8 @@ class WebSession:
             elif action == "contact":
                 await sim.share_contact(party)
             elif action == "pin":
-                if not text.isascii() or not text.isdigit() or len(text) > 12:
+                # Digits of any script (१२३४, ১২৩৪): the engine reads them as the same digits.
+                if not text.isdecimal() or len(text) > 12:
                     raise BadInput("a PIN is digits only")
                 await sim.pin(party, text)
             elif action == "link":
