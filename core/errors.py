@@ -5,8 +5,10 @@
     ├── StorageError             the database failed; the unit of work did not commit
     │   ├── RuleRefused          a database rule refused a write: the same write always will
     │   │   └── DuplicateError   a uniqueness rule refused a write (a second payment, a phone)
-    │   └── Contended            PostgreSQL: another worker holds a party (storage/pg_rows.py;
-    │                            the adapter runs the unit again, it never reaches a caller)
+    │   ├── Contended            PostgreSQL: another worker holds a party (storage/pg_rows.py;
+    │   │                        the adapter runs the unit again, it never reaches a caller)
+    │   └── Unstarted            PostgreSQL: the connection was found lost at a batch's BEGIN
+    │                            (storage/pg_session.py; the batch runs again once reconnected)
     ├── InvariantBroken          a rule the data always keeps does not hold: a bug, never input
     │   └── IllegalMove          a status move the lifecycle table does not allow (payments/)
     ├── RailRefused              a simulated rail would not answer (an injected fault, an outage)
