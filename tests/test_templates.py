@@ -152,3 +152,23 @@ def test_money_and_dates_follow_the_recipients_market() -> None:
         },
     )
     assert "R$ 1.234,56" in text
+
+
+def test_every_command_a_person_can_type_is_in_the_menu_and_help() -> None:
+    """A working command nobody is told about is lost (/receipt was): each starter is in
+    Telegram's command menu and in /help for the roles that may use it. `/setup` is the
+    Settings → Payments button's own entry, the same screen as /settings."""
+    from bot.render import Renderer
+    from bot.transports.telegram import COMMANDS
+    from flows.router import STARTERS
+
+    typed = set(STARTERS) - {"setup"}
+    assert typed <= set(COMMANDS), sorted(typed - set(COMMANDS))
+    renderer = Renderer()
+    for name, (_, role) in STARTERS.items():
+        if name == "setup":
+            continue
+        roles = [role] if role else ["business", "customer"]
+        for who in roles:
+            shown = renderer.render("help", "en", {"role": who})
+            assert f"/{name}" in shown, f"/{name} is not in /help for a {who}"

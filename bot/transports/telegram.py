@@ -55,6 +55,7 @@ COMMANDS = (
     "methods",
     "pin",
     "history",
+    "receipt",
     "refund",
     "language",
     "cancel",
