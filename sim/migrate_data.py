@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -16,6 +17,8 @@ def run_migrate_data(source: str, target: str, console: Console) -> int:
         kind, path = parse(source)
         if kind != "sqlite" or path == ":memory:":
             raise StorageError(f"--from {source}: not a SQLite file")
+        if not Path(path).is_file():  # opening it would create an empty database there
+            raise StorageError(f"no SQLite database at {path}")
         if parse(target)[0] != "postgresql":
             raise StorageError(f"--to {target}: not a postgresql:// URL")
         from storage.transfer import migrate_data

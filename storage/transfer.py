@@ -54,8 +54,10 @@ class Transfer:
 
 async def migrate_data(source: str, target: str) -> Transfer:
     """Copy the SQLite database at `source` into the PostgreSQL database at `target`."""
-    for store in (await SqliteStore.open(source), await PostgresStore.open(target)):
-        await store.close()  # both schemas up to date
+    # Both schemas up to date, one store at a time: a store left open when the other fails to
+    # open keeps its thread, and the process, alive.
+    await (await SqliteStore.open(source)).close()
+    await (await PostgresStore.open(target)).close()
     try:
         with sqlite3.connect(source) as lite, psycopg.connect(target) as pg:
             counts = _copy(lite, pg)
@@ -95,7 +97,11 @@ async def _check(source: str, target: str, counts: dict[str, int]) -> Transfer:
             if not found or found[0] != count:
                 raise StorageError(f"{table}: {count} rows read, {found} in the destination")
     lite = await SqliteStore.open(source)
-    pg_store = await PostgresStore.open(target)
+    try:
+        pg_store = await PostgresStore.open(target)
+    except BaseException:
+        await lite.close()  # or its thread keeps the process alive
+        raise
     try:
         ledger = await pg_store.run(lambda tx: tx.ledger_sums())
         if any(ledger.values()):

@@ -42,3 +42,38 @@ async def test_a_sqlite_deployment_moves_into_postgresql_and_is_checked(
         await moved.close()
     with pytest.raises(StorageError, match="holds data already"):
         await migrate_data(source, pg_url)  # never into a database in use
+
+
+def test_a_missing_source_or_an_unreachable_destination_exits_2_at_once(tmp_path: Path) -> None:
+    """Nothing half-opened keeps the process alive (the SQLite store's thread did, when the
+    PostgreSQL one then failed to open), and a missing source is not created empty."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "paychat.db"
+    unreachable = "postgresql://nobody@127.0.0.1:1/none"
+    command = [sys.executable, "-m", "sim.cli", "migrate-data", "--to", unreachable]
+    missing = subprocess.run(
+        [*command, "--from", f"sqlite:///{source}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        f"paychat migrate-data: no SQLite database at {source}\n",
+    )
+    assert not source.exists()
+    source.touch()  # an empty file is a SQLite database with nothing in it yet
+    down = subprocess.run(
+        [*command, "--from", f"sqlite:///{source}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert down.returncode == 2
+    assert "cannot open postgresql://nobody@127.0.0.1:1/none" in down.stderr
