@@ -27,6 +27,7 @@ class CardInput:
 
 
 _DIGIT_RUN = re.compile(r"\d+(?:[ -]\d+)*")  # digit groups, a space or dash between them
+_DIGITS = re.compile(r"\d+")  # one group of a run
 
 
 def card_spans(text: str) -> list[tuple[int, int]]:
@@ -37,7 +38,7 @@ def card_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     for run in _DIGIT_RUN.finditer(text):
         groups = [
-            (g.start() + run.start(), g.end() + run.start()) for g in re.finditer(r"\d+", run[0])
+            (g.start() + run.start(), g.end() + run.start()) for g in _DIGITS.finditer(run[0])
         ]
         i = 1 if text[run.start() - 1 : run.start()] == "+" else 0  # +91 98123…: a phone
         while i < len(groups):
