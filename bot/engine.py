@@ -99,6 +99,8 @@ class Engine:
         share one pool: `hash_pool`); by default the engine makes its own and stops it."""
         self.store = store
         self.settings = settings
+        # What an unregistered sender's app language may pick (made once, not per reply).
+        self._guessable = (*settings.locales.available, *PSEUDO)
         self.clock = clock
         self.ids = ids
         self.link_base = link_base
@@ -232,8 +234,7 @@ class Engine:
         locale = (
             user.locale
             if user
-            else guess_language(inbound.language, (*self.settings.locales.available, *PSEUDO))
-            or self.settings.locales.default
+            else guess_language(inbound.language, self._guessable) or self.settings.locales.default
         )
         text = "" if say.kind == "delete" else self.renderer.render(say.key, locale, values)
         buttons = tuple(
