@@ -14,15 +14,14 @@ from flows.conversation import refuse, start
 from flows.machine import Ctx
 from flows.pay import FLOW as PAY
 from payments.paycodes.issue import expired, mismatch, request_id
-from payments.paycodes.model import MARKET, Unreadable
-from payments.paycodes.reader import read
+from payments.paycodes.model import MARKET, PayCode, Unreadable
 
 
-def pay_by_code(ctx: Ctx, text: str) -> None:
+def pay_by_code(ctx: Ctx, code: PayCode | Unreadable) -> None:
+    """`code`: what the person scanned or pasted, as the router read it (`reader.read`)."""
     if ctx.me.role != "customer":
         refuse(ctx, "pay.customers_only")
         return
-    code = read(text)
     if isinstance(code, Unreadable):
         ctx.say("code.refused", reason=code.reason)
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+from core.messages import Inbound
 from core.refs import (
     HistoryPage,
     LanguageButton,
@@ -29,7 +30,7 @@ from flows.machine import Ctx
 from flows.menu import show_help, show_menu
 from flows.pay_code import pay_by_code
 from payments.cards import looks_like_card
-from payments.paycodes.model import Unreadable
+from payments.paycodes.model import PayCode, Unreadable
 from payments.paycodes.reader import looks_like_code
 from payments.paycodes.reader import read as read_code
 
@@ -60,11 +61,20 @@ role allowed to use them. The argument is the command's text after its name."""
 
 
 def dispatch(ctx: Ctx) -> None:
-    _route(ctx)
-    _forget_secrets(ctx)
+    code = _pasted_code(ctx.inbound)  # read once: paid by, and kept in the chat if it reads
+    _route(ctx, code)
+    _forget_secrets(ctx, code)
 
 
-def _forget_secrets(ctx: Ctx) -> None:
+def _pasted_code(inbound: Inbound) -> PayCode | Unreadable | None:
+    """A payment code scanned or pasted into the chat, read; None when the text is not meant
+    as one."""
+    if inbound.kind == "code" or (inbound.kind == "text" and looks_like_code(inbound.text)):
+        return read_code(inbound.text)
+    return None
+
+
+def _forget_secrets(ctx: Ctx, code: PayCode | Unreadable | None) -> None:
     """A card number typed anywhere, or a PIN or code typed where nothing asked for one (at the
     menu, at "what would you like to add?"), leaves the chat at once: a flow that asked for one
     deletes it itself."""
@@ -72,7 +82,7 @@ def _forget_secrets(ctx: Ctx) -> None:
     if inbound.kind != "text" or any(say.kind == "delete" for say in ctx.says):
         return
     text = inbound.text.strip()
-    if looks_like_code(text) and not isinstance(read_code(text), Unreadable):
+    if code is not None and not isinstance(code, Unreadable):
         # a payment code is no secret (and its digit runs can pass a card's checksum); one that
         # does not read may be anything pasted after "000201" or "upi://", a card number too
         return
@@ -81,7 +91,7 @@ def _forget_secrets(ctx: Ctx) -> None:
         ctx.delete_inbound()
 
 
-def _route(ctx: Ctx) -> None:
+def _route(ctx: Ctx, code: PayCode | Unreadable | None) -> None:
     inbound = ctx.inbound
     if inbound.kind == "job":
         run_job(ctx)
@@ -96,9 +106,9 @@ def _route(ctx: Ctx) -> None:
         _unregistered(ctx, command, arg.strip())
     elif command:
         _command(ctx, command, arg.strip())
-    elif inbound.kind == "code" or (inbound.kind == "text" and looks_like_code(inbound.text)):
+    elif code is not None:
         # Scanned, or pasted into the chat (Telegram has no scanner: the text is the code).
-        pay_by_code(ctx, inbound.text)
+        pay_by_code(ctx, code)
     elif inbound.kind == "tap":
         _tap(ctx)
     else:
