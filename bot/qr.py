@@ -8,6 +8,7 @@ lost: a screenshot, a crease) as EMV® QRCPS asks of merchant-presented codes, n
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import segno
 
@@ -18,6 +19,9 @@ def _symbol(payload: str) -> segno.QRCode:
     return segno.make(payload, error="m", micro=False, boost_error=False)
 
 
+# A delivery retried after a network error, and a web page shown again, ask for the same
+# picture: drawn once (~20-40 ms of pure Python), not per attempt. A code is no secret.
+@lru_cache(maxsize=32)
 def png(payload: str, scale: int = SCALE) -> bytes:
     out = io.BytesIO()
     _symbol(payload).save(out, kind="png", scale=scale, border=4)
