@@ -26,6 +26,7 @@ NAME_LIMIT = 25
 REFERENCE_LIMIT = 25
 ProxyType = Literal["mobile", "uen"]
 _PROXY_CODES: dict[ProxyType, str] = {"mobile": "0", "uen": "2"}
+_PROXY_KINDS = {code: kind for kind, code in _PROXY_CODES.items()}  # what parse reads back
 _MOBILE = re.compile(r"^\+65\d{8}$")
 _UEN = re.compile(r"^[0-9A-Z]{9,13}$")
 
@@ -93,8 +94,7 @@ def parse(top: list[tuple[str, str]]) -> PayCode | Unreadable:
     sub = emv.account(top, TEMPLATE, GUI)
     if isinstance(sub, Unreadable):
         return sub
-    kinds = {code: kind for kind, code in _PROXY_CODES.items()}
-    kind = kinds.get(sub.get("01", ""))
+    kind = _PROXY_KINDS.get(sub.get("01", ""))
     if kind is None or not valid_proxy(kind, sub.get("02", "")):
         return Unreadable("invalid", "26/01-02: not a mobile (+65) or UEN proxy")
     if sub.get("03", "1") not in ("0", "1"):
