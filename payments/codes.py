@@ -1,4 +1,12 @@
-"""One-time SMS codes (bank verification, PIN reset): hashed at rest, short-lived, few tries."""
+"""One-time SMS codes (bank verification, PIN reset): hashed at rest, short-lived, few tries.
+
+A code is kept as HMAC-SHA256 keyed with the server's pepper (the PIN's, never in the database)
+over a per-code salt and the code. A 6-digit code has 10^6 values and lives minutes: a slow hash
+could not protect it from someone holding both the database and the pepper (scrypt at 2^12 would
+try all of them in under three hours on one core), and without the pepper the database alone
+cannot test a single guess, as with the PIN. Codes stored by earlier versions as salted scrypt
+(48 bytes, no scheme byte) still verify until they expire.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +15,31 @@ import hmac
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from core.records import SmsCode
+from storage.base import PinRows, SmsCodeRows
 
 if TYPE_CHECKING:
     from core.settings import Security
-    from storage.base import SmsCodeRows
+
+KEYED = b"\x01"  # the first byte of a code kept as keyed HMAC; the scrypt form had none
+_SALT = 16
 
 
-def _hash(code: str, salt: bytes) -> bytes:
+class CodeRows(SmsCodeRows, PinRows, Protocol):
+    """What issuing and checking a code touches: its row, and the pepper it is keyed with."""
+
+
+def _keyed(code: str, salt: bytes, pepper: bytes) -> bytes:
+    return KEYED + salt + hmac.digest(pepper, salt + code.encode(), "sha256")
+
+
+def _hash_like(code: str, stored: bytes, pepper: bytes) -> bytes:
+    """`code` kept the way `stored` was, to compare with it."""
+    if stored[:1] == KEYED and len(stored) == 1 + _SALT + 32:
+        return _keyed(code, stored[1 : 1 + _SALT], pepper)
+    salt = stored[:_SALT]  # an earlier version's salted scrypt
     return salt + hashlib.scrypt(code.encode(), salt=salt, n=2**12, r=8, p=1, dklen=32)
 
 
@@ -25,13 +48,16 @@ def can_send(tx: SmsCodeRows, user_id: str, now: datetime, policy: Security) -> 
 
 
 def issue(
-    tx: SmsCodeRows, user_id: str, purpose: str, code: str, now: datetime, policy: Security
+    tx: CodeRows, user_id: str, purpose: str, code: str, now: datetime, policy: Security
 ) -> None:
     tx.save_sms_code(
         user_id,
         purpose,
         SmsCode(
-            _hash(code, os.urandom(16)), now + policy.sms_code_lifetime, policy.sms_code_tries, now
+            _keyed(code, os.urandom(_SALT), tx.pin_pepper()),
+            now + policy.sms_code_lifetime,
+            policy.sms_code_tries,
+            now,
         ),
     )
     tx.log_sms_send(user_id, now)
@@ -43,7 +69,7 @@ class CodeCheck:
     tries_left: int = 0
 
 
-def verify(tx: SmsCodeRows, user_id: str, purpose: str, code: str, now: datetime) -> CodeCheck:
+def verify(tx: CodeRows, user_id: str, purpose: str, code: str, now: datetime) -> CodeCheck:
     stored = tx.sms_code(user_id, purpose)
     if stored is None:
         return CodeCheck("none")
@@ -51,7 +77,9 @@ def verify(tx: SmsCodeRows, user_id: str, purpose: str, code: str, now: datetime
         return CodeCheck("expired")
     if stored.tries_left <= 0:
         return CodeCheck("exhausted")
-    if hmac.compare_digest(_hash(code.strip(), stored.code_hash[:16]), stored.code_hash):
+    if hmac.compare_digest(
+        _hash_like(code.strip(), stored.code_hash, tx.pin_pepper()), stored.code_hash
+    ):
         tx.delete_sms_code(user_id, purpose)
         return CodeCheck("ok")
     left = stored.tries_left - 1
