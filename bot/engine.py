@@ -129,8 +129,9 @@ class Engine:
         inbound = _read_digits(inbound)
         if _maybe_pin(inbound):
             inbound = await self._with_pin_proof(inbound)
+        salts: dict[str, tuple[bytes, bytes]] = {}
         try:
-            return await self.store.run(partial(self._step, inbound))
+            outs = await self.store.run(partial(self._step, inbound, salts))
         except StorageError as exc:
             if not isinstance(exc, RuleRefused):
                 # The database could not take the event: nothing was committed, so the
@@ -140,6 +141,9 @@ class Engine:
             failure: Exception = exc  # a rule the event breaks every time: a bug to answer
         except Exception as exc:
             failure = exc
+        else:
+            self._remember_salts(salts)  # only what a committed step said
+            return outs
         # Never a traceback to a person: log the type only (messages may quote input), then
         # answer with a template in a unit of its own.
         detail = str(failure) if isinstance(failure, (TemplateProblem, RuleRefused)) else ""
@@ -151,23 +155,31 @@ class Engine:
         """Hash what may be a PIN in a thread pool, so the slow hash (scrypt releases the GIL)
         runs beside the single writer instead of stalling every event in its batch."""
         known = self._pin_salts.get(inbound.user)
-        if known is None:
+        if known is None or not self._pepper:
             record, self._pepper = await self.store.run(
                 lambda tx: (tx.pin(inbound.user), tx.pin_pepper())
             )
-            if record is None:
-                return inbound
-            if len(self._pin_salts) >= _PIN_SALTS_KEPT:
-                self._pin_salts.clear()
-            # Salt and scheme byte only (no digest). A stale entry after a PIN change is safe:
-            # the unit compares the proof's salt with the stored one and hashes again if not.
-            known = self._pin_salts[inbound.user] = (record.salt, record.hash[:1])
+            if known is None:
+                if record is None:
+                    return inbound
+                # Salt and scheme byte only (no digest). A stale entry is safe: the unit
+                # compares the proof's salt with the one it needs and hashes again if not.
+                known = (record.salt, record.hash[:1])
+                self._remember_salts({inbound.user: known})
         salt, scheme = known
         loop = asyncio.get_running_loop()
         digest = await loop.run_in_executor(
             self._hashing, hash_like, inbound.text, scheme, salt, self._pepper
         )
         return replace(inbound, pin_proof=(salt, digest))
+
+    def _remember_salts(self, salts: dict[str, tuple[bytes, bytes]]) -> None:
+        """Keep what each party's next PIN entry is hashed with: their PIN's, or what a step
+        said (a new PIN asked for: `Ctx.expect_pin`), so setting a PIN hashes off the writer
+        too."""
+        if len(self._pin_salts) + len(salts) > _PIN_SALTS_KEPT:
+            self._pin_salts.clear()
+        self._pin_salts.update(salts)
 
     async def run_due(self) -> list[Outbound]:
         """Fire every job that is due now, in order; each is an event of its own."""
@@ -188,7 +200,9 @@ class Engine:
                 )
 
     # -- inside the unit of work ----------------------------------------------------------------
-    def _step(self, inbound: Inbound, tx: TxWithRails) -> list[Outbound]:
+    def _step(
+        self, inbound: Inbound, salts: dict[str, tuple[bytes, bytes]], tx: TxWithRails
+    ) -> list[Outbound]:
         now = self.clock.now()
         if inbound.user:  # first: the party's events never run two at once, on any worker
             tx.hold_conversation(inbound.user)
@@ -208,6 +222,7 @@ class Engine:
             user=tx.user(inbound.user) if inbound.user else None,
         )
         dispatch(ctx)
+        salts.update(ctx.pin_salts)
         return self._commit_replies(tx, ctx.says, inbound)
 
     def _failed(self, inbound: Inbound, tx: Tx) -> list[Outbound]:

@@ -87,6 +87,9 @@ class Ctx:
         self.inbound = inbound
         self.user = user
         self.says: list[Say] = []
+        # party -> (salt, scheme byte) their next PIN entry is hashed with, when a step changes
+        # it (a new PIN asked for, or set): the engine hashes that entry off the writer with it.
+        self.pin_salts: dict[str, tuple[bytes, bytes]] = {}
 
     @property
     def me(self) -> User:
@@ -133,6 +136,10 @@ class Ctx:
                 qr,
             )
         )
+
+    def expect_pin(self, salt: bytes, scheme: bytes) -> None:
+        """Say what the party's next PIN entry will be compared with (see `pin_salts`)."""
+        self.pin_salts[self.me.id] = (salt, scheme)
 
     def delete_inbound(self) -> None:
         """Remove the person's own message (a typed PIN or card number) from the chat."""

@@ -3,6 +3,8 @@ an SMS code, and biometric enrolment where the person's app can prompt for it (t
 
 from __future__ import annotations
 
+import hmac
+import os
 from enum import Enum, auto
 from typing import Any
 
@@ -10,7 +12,7 @@ from flows.machine import Btn, Flow, FlowModel
 from flows.pin_entry import enter_pin
 from flows.sms import send_code
 from payments import codes
-from payments.pin import check_new_pin, hash_pin, verify_pin
+from payments.pin import PEPPERED, check_new_pin, hash_pin, verify_pin
 
 PURPOSE = "pin_reset"
 
@@ -87,7 +89,13 @@ class PinSetup(FlowModel):
 
     # -- the new PIN --------------------------------------------------------------------------
     def ask_new(self) -> None:
+        self._expect_new()
         self.ctx.say("pin.ask_new", pin_pad=True, length=self.ctx.settings.security.pin_length)
+
+    def _expect_new(self) -> None:
+        """The next entry is a new PIN: the engine may hash it beforehand with a new salt."""
+        cost = self.ctx.settings.security.pin_hash_cost
+        self.ctx.expect_pin(os.urandom(16), bytes([cost | PEPPERED]))
 
     def new_ok(self) -> bool:
         problem = check_new_pin(self.entered, self.ctx.settings.security.pin_length)
@@ -98,27 +106,41 @@ class PinSetup(FlowModel):
         return False
 
     def keep_first(self) -> None:
-        digest, salt = hash_pin(
-            self.entered, self.ctx.tx.pin_pepper(), cost=self.ctx.settings.security.pin_hash_cost
-        )
+        cost = self.ctx.settings.security.pin_hash_cost
+        proof = self.ctx.inbound.pin_proof
+        if proof is not None and proof[1][:1] == bytes([cost | PEPPERED]) and self._unused(proof):
+            salt, digest = proof  # hashed by the engine beforehand, with the salt asked for
+        else:
+            digest, salt = hash_pin(self.entered, self.ctx.tx.pin_pepper(), cost=cost)
         self.data["first"] = [digest.hex(), salt.hex()]  # a salted hash, never the PIN
 
+    def _unused(self, proof: tuple[bytes, bytes]) -> bool:
+        """A proof made with the current PIN's salt (the engine did not know a new PIN was
+        coming) is not reused for the new one: each PIN gets a salt of its own."""
+        record = self.ctx.tx.pin(self.ctx.me.id)
+        return len(proof[0]) == 16 and (record is None or record.salt != proof[0])
+
     def ask_repeat(self) -> None:
+        digest, salt = self.data["first"]
+        self.ctx.expect_pin(bytes.fromhex(salt), bytes.fromhex(digest)[:1])
         self.ctx.say("pin.ask_repeat", pin_pad=True)
 
     def repeat_matches(self) -> bool:
-        digest, salt = self.data["first"]
-        return verify_pin(
-            self.entered, bytes.fromhex(digest), bytes.fromhex(salt), self.ctx.tx.pin_pepper()
-        )
+        digest, salt = (bytes.fromhex(value) for value in self.data["first"])
+        proof = self.ctx.inbound.pin_proof
+        if proof is not None and hmac.compare_digest(proof[0], salt):
+            return hmac.compare_digest(proof[1], digest)
+        return verify_pin(self.entered, digest, salt, self.ctx.tx.pin_pepper())
 
     def mismatch(self) -> None:
         self.data.pop("first", None)
+        self._expect_new()
         self.ctx.say("pin.mismatch", pin_pad=True)
 
     def save(self) -> None:
-        digest, salt = self.data.pop("first")
-        self.ctx.tx.set_pin(self.ctx.me.id, bytes.fromhex(digest), bytes.fromhex(salt))
+        digest, salt = (bytes.fromhex(value) for value in self.data.pop("first"))
+        self.ctx.tx.set_pin(self.ctx.me.id, digest, salt)
+        self.ctx.expect_pin(salt, digest[:1])  # payments now check against this PIN
         self.ctx.say("pin.set")
         self.finish()
 

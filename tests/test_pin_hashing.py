@@ -1,0 +1,80 @@
+"""Every PIN hash runs on the engine's hash threads, never on the event loop's thread (where
+the single writer runs every party's units): checking a PIN, and setting or changing one."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sim.scenarios.world import World
+from tests.conftest import keys, onboard
+
+
+@pytest.fixture
+def scrypt_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread each scrypt ran on, in order."""
+    seen: list[str] = []
+    real: Callable[..., bytes] = hashlib.scrypt
+
+    def noting(*args: Any, **kwargs: Any) -> bytes:
+        seen.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", noting)
+    return seen
+
+
+async def test_setting_changing_and_using_a_pin_hash_off_the_loop(
+    world: World, scrypt_threads: list[str]
+) -> None:
+    sim = world.sim
+    await onboard(sim, "asha", "customer", "+91 98765 43210")
+    await sim.text("asha", "/pin")
+    await sim.pin("asha", "2580")
+    await sim.pin("asha", "2581")  # not the same: asked for a new PIN again
+    await sim.pin("asha", "2580")
+    await sim.pin("asha", "2580")
+    await sim.text("asha", "/pin")
+    await sim.tap("asha", "change")
+    await sim.pin("asha", "2580")
+    await sim.pin("asha", "1470")
+    await sim.pin("asha", "1470")
+    assert [k for k in keys(sim, "asha") if k.startswith("pin.")] == [
+        "pin.ask_new",
+        "pin.ask_repeat",
+        "pin.mismatch",
+        "pin.ask_repeat",
+        "pin.set",
+        "pin.menu",
+        "pin.ask_current",
+        "pin.ask_new",
+        "pin.ask_repeat",
+        "pin.set",
+    ]
+    assert len(scrypt_threads) == 7  # one per PIN entered, none twice
+    assert all(name.startswith("pin-hash") for name in scrypt_threads), scrypt_threads
+
+
+async def test_a_new_pin_never_reuses_the_old_pins_salt(
+    world: World, scrypt_threads: list[str]
+) -> None:
+    sim = world.sim
+    await onboard(sim, "asha", "customer", "+91 98765 43210")
+    await sim.text("asha", "/pin")
+    await sim.pin("asha", "2580")
+    await sim.pin("asha", "2580")
+    first = await world.store.run(lambda tx: tx.pin("asha"))
+    await sim.text("asha", "/pin")
+    await sim.tap("asha", "change")
+    await sim.pin("asha", "2580")
+    await sim.pin("asha", "1470")
+    await sim.pin("asha", "1470")
+    second = await world.store.run(lambda tx: tx.pin("asha"))
+    assert first is not None
+    assert second is not None
+    assert first.salt != second.salt
+    assert first.hash != second.hash
