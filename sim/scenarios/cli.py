@@ -18,7 +18,8 @@ from sim.coverage import BELOW_FAIL_UNDER, Coverage, recording
 from sim.coverage_report import outputs
 from sim.scenarios.lint import lint
 from sim.scenarios.loader import Case, ScenarioError, cases, load_yaml
-from sim.scenarios.runner import CaseResult, run_case
+from sim.scenarios.runner import CaseResult
+from sim.scenarios.suite import run_suite
 
 NOTHING_RUN = 5  # pytest's exit code when it collected no tests
 
@@ -111,7 +112,6 @@ def run_tests(
         # A mistyped path or filter must not pass in CI as "0 failed".
         console.print(f"no scenario selected in {' '.join(paths)}", highlight=False)
         return NOTHING_RUN
-    results: list[CaseResult] = []
     started = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),
@@ -123,12 +123,17 @@ def run_tests(
         task = progress.add_task("scenarios", total=len(all_cases))
         coverage = Coverage()
         with recording(coverage) if reports.wants_coverage else nullcontext(coverage):
-            for case in all_cases:
-                result = asyncio.run(run_case(case, settings, Path(artifacts), via, db=storage))
-                results.append(result)
-                progress.advance(task)
-                if not result.passed and first_failure:
-                    break
+            results = asyncio.run(
+                run_suite(
+                    all_cases,
+                    settings,
+                    artifacts=Path(artifacts),
+                    via=via,
+                    db=storage,
+                    stop_after_failure=first_failure,
+                    done=lambda _: progress.advance(task),
+                )
+            )
     elapsed = time.perf_counter() - started
     failed = [r for r in results if not r.passed]
     skipped = [r for r in results if r.skipped]
@@ -202,8 +207,9 @@ async def rate(settings: Settings, paths: list[str]) -> tuple[int, float]:
     """Scenarios run and seconds taken, for the benchmark."""
     all_cases = [c for p in scenario_files(paths) for c in cases(p)]
     started = time.perf_counter()
-    for case in all_cases:
-        result = await run_case(case, settings)
+    results = await run_suite(all_cases, settings)
+    seconds = time.perf_counter() - started
+    for result in results:
         if not result.passed:
-            raise RuntimeError(f"scenario failed during the benchmark: {case.id}")
-    return len(all_cases), time.perf_counter() - started
+            raise RuntimeError(f"scenario failed during the benchmark: {result.case.id}")
+    return len(results), seconds
