@@ -8,15 +8,14 @@ shared/reference/libraries.md §5).
 
 An in-memory database (`:memory:`: the scenario runner's worlds, tests) has no disk to wait on,
 so its units run on the event loop's own thread, the same batches through the same code: a thread
-hop costs more than most units. It starts as a copy of a migrated template made once per process
-(`fresh_memory_database`), not by running every migration again.
+hop costs more than most units. It starts as an empty copy of a migrated template
+(`storage/sqlite_memory.py`), not by running every migration again.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, cast
@@ -30,39 +29,13 @@ from storage.group_commit import MAX_BATCH as MAX_BATCH
 from storage.group_commit import GroupCommit, Outcome
 from storage.migrations_index import migrations as migrations
 from storage.sealer import Sealer, legacy_key_file
+from storage.sqlite_memory import fresh_memory_database as fresh_memory_database
+from storage.sqlite_memory import give_back
+from storage.sqlite_migrate import migrate as migrate
 from storage.tx import SqliteTx
 
 T = TypeVar("T")
 Statements = list[tuple[str, Any]]  # one unit's SQL, in order: (statement, parameters)
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply every migration newer than `PRAGMA user_version`, each in its own transaction."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
-    for version, sql in migrations():
-        if version > current:
-            conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
-            current = version
-    return int(current)
-
-
-_TEMPLATE: sqlite3.Connection | None = None  # every migration applied, no rows; never written
-_TEMPLATE_LOCK = threading.Lock()  # the template is copied from whichever thread opens a store
-
-
-def fresh_memory_database() -> sqlite3.Connection:
-    """A new in-memory database with every migration applied (its `user_version` too), for the
-    calling thread. Migrating costs ~2 ms, copying the template's pages ~0.1 ms; a scenario run
-    opens one database per case."""
-    global _TEMPLATE
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    with _TEMPLATE_LOCK:
-        if _TEMPLATE is None:
-            template = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            migrate(template)
-            _TEMPLATE = template
-        _TEMPLATE.backup(conn)
-    return conn
 
 
 class _Connection(Protocol):
@@ -86,7 +59,7 @@ class _Inline:
         return fn(*args)
 
     async def close(self) -> None:
-        self._conn.close()
+        give_back(self._conn)  # emptied and kept for the next world, or closed
 
 
 def _create_private(path: str) -> None:

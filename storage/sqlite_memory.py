@@ -1,0 +1,91 @@
+"""In-memory SQLite databases (the scenario runner's worlds, tests): a copy of a migrated
+template, and emptied ones kept for the next world on the same thread.
+
+A new connection parses the schema on its first statement (~150 µs for 18 tables) and prepares
+every statement again (a case runs ~80 different ones), and a scenario run opens a database per
+case. A database handed back (`give_back`) is emptied, every row of every table deleted (a copy
+of the template has none), and the next `fresh_memory_database` on that thread takes it with its
+parsed schema and prepared statements. One whose schema changed, or left in a transaction, is
+closed instead: only an empty copy of the template is ever handed out.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+from storage.sqlite_migrate import migrate
+
+_KEPT = 8  # emptied databases kept per thread (a scenario run has 4 worlds open at once)
+
+
+class _Template:
+    """Every migration applied, no rows; never written after it is made."""
+
+    def __init__(self) -> None:
+        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        migrate(self.conn)
+        self.schema = self.conn.execute("PRAGMA schema_version").fetchone()[0]
+        tables = self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        self.emptying = tuple(f'DELETE FROM "{name}"' for (name,) in tables)
+
+
+_template: _Template | None = None
+_lock = threading.Lock()  # the template is made and copied from whichever thread opens a store
+_kept = threading.local()  # .databases: this thread's emptied databases
+
+
+def _the_template() -> _Template:
+    global _template
+    with _lock:
+        if _template is None:
+            _template = _Template()
+        return _template
+
+
+def _databases() -> list[sqlite3.Connection]:
+    databases: list[sqlite3.Connection] | None = getattr(_kept, "databases", None)
+    if databases is None:
+        databases = _kept.databases = []
+    return databases
+
+
+def fresh_memory_database() -> sqlite3.Connection:
+    """An empty in-memory database with every migration applied (its `user_version` too), for
+    the calling thread: one handed back on this thread, or a new copy of the template (copying
+    its pages costs ~0.1 ms; migrating would cost ~2 ms)."""
+    kept = _databases()
+    if kept:
+        return kept.pop()
+    template = _the_template()
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    with _lock:
+        template.conn.backup(conn)
+    return conn
+
+
+def give_back(conn: sqlite3.Connection) -> None:
+    """Done with a database from `fresh_memory_database`: emptied and kept for the next one
+    on this thread, or closed."""
+    kept = _databases()
+    if len(kept) < _KEPT and _emptied(conn):
+        kept.append(conn)
+    else:
+        conn.close()
+
+
+def _emptied(conn: sqlite3.Connection) -> bool:
+    template = _the_template()
+    if conn.in_transaction:
+        return False
+    try:
+        if conn.execute("PRAGMA schema_version").fetchone()[0] != template.schema:
+            return False
+        conn.execute("PRAGMA foreign_keys=OFF")  # every table is emptied: no order to keep
+        conn.execute("BEGIN")
+        for statement in template.emptying:
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        return False
+    return True
