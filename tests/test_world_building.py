@@ -1,12 +1,15 @@
 """What makes a scenario case cheap to start keeps it a fresh, real world: a copied migrated
-database that shares nothing with the next case, parsed files and lint results kept only while
-the files are unchanged, seeded PIN hashes that still verify (and refuse) like any other, and a
-PIN-hash pool that outlives the engines sharing it."""
+database (or one handed back and emptied) that shares nothing with the next case, parsed files
+and lint results kept only while the files are unchanged, seeded PIN hashes that still verify
+(and refuse) like any other, and a PIN-hash pool that outlives the engines sharing it."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from bot.engine import hash_pool
 from bot.runtime import open_engine
@@ -17,6 +20,7 @@ from sim.scenarios.lint import lint
 from sim.scenarios.loader import load_yaml
 from sim.scenarios.world import seeded_pin
 from storage.sqlite import SqliteStore, fresh_memory_database, migrations
+from storage.sqlite_memory import give_back
 from tests.conftest import START
 
 
@@ -27,6 +31,40 @@ def test_a_fresh_memory_database_is_fully_migrated() -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"users", "outbox", "payments", "ledger"} <= tables
     conn.close()
+
+
+def test_a_database_handed_back_comes_back_empty_with_its_keys_on() -> None:
+    conn = fresh_memory_database()
+    conn.execute(
+        "INSERT INTO users (id, role, phone, market, name, locale, biometric, created_at) "
+        "VALUES ('asha', 'customer', '+919812345678', 'IN', 'Asha', 'en', 0, '2026-12-01')"
+    )
+    conn.execute(
+        "INSERT INTO pins (user_id, hash, salt, wrong, locked_until) "
+        "VALUES ('asha', x'00', x'00', 0, NULL)"
+    )
+    give_back(conn)
+    again = fresh_memory_database()
+    assert again is conn  # kept, with its schema parsed and its statements prepared
+    tables = [r[0] for r in again.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    assert all(again.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] == 0 for t in tables)
+    assert again.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert again.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
+    give_back(again)
+
+
+def test_a_database_changed_or_mid_transaction_is_never_handed_out_again() -> None:
+    changed, busy = fresh_memory_database(), fresh_memory_database()
+    changed.execute("CREATE TABLE extra (x)")
+    busy.execute("BEGIN")
+    busy.execute("DELETE FROM users")
+    give_back(changed)
+    give_back(busy)
+    following = {id(fresh_memory_database()) for _ in range(3)}
+    assert id(changed) not in following
+    assert id(busy) not in following
+    with pytest.raises(sqlite3.ProgrammingError):  # closed, not kept
+        changed.execute("SELECT 1")
 
 
 async def test_memory_stores_share_nothing() -> None:
