@@ -140,6 +140,8 @@ class Run:
     def sub(self, value: Any, node: object, scope: Scope | None = None) -> Any:
         scope = scope or self.scope
         if isinstance(value, str):
+            if "${" not in value:  # most strings of a step: nothing to put in
+                return value
 
             def one(m: Any) -> str:
                 if m[1] not in scope.vars:

@@ -26,7 +26,7 @@ from payments.rails import Rails
 from payments.wallet import add_bank_method, add_card, default_funds
 from sim.scenarios.loader import Node, ScenarioError, where
 from sim.simulator import Simulator
-from storage.base import Store, UserRows
+from storage.base import Store
 from storage.rails_rows import TxWithRails
 
 
@@ -86,6 +86,7 @@ def _parsed_phone(phone: str) -> tuple[str, str] | None:
 
 
 async def seed(world: World, parties: dict[str, Any], given: dict[str, Any]) -> None:
+    users: list[User] = []
     for name, spec in parties.items():
         phone, country = _e164(str(spec["phone"]), spec)
         registered = spec.get("registered", True) is not False
@@ -112,10 +113,19 @@ async def seed(world: World, parties: dict[str, Any], given: dict[str, Any]) -> 
                 str(spec.get("name") or name),
                 str(spec.get("locale", "en")),
             )
-            await world.store.run(partial(_add_user, user, world.clock.now()))
+            users.append(user)
+    # One unit for the whole seed: a world is made of it, all or nothing.
+    await world.store.run(partial(_seed_rows, world, users, given))
     for name, spec in given.items():
-        await world.store.run(partial(_given, world, name, spec))
         world.sim.seeded(name, spec)
+
+
+def _seed_rows(world: World, users: list[User], given: dict[str, Any], tx: TxWithRails) -> None:
+    now = world.clock.now()
+    for user in users:
+        tx.add_user(user, now)
+    for name, spec in given.items():
+        _given(world, name, spec, tx)
 
 
 @lru_cache(maxsize=256)
@@ -125,10 +135,6 @@ def seeded_pin(pin: str, pepper: bytes, cost: int) -> tuple[bytes, bytes]:
     one pepper per process (`storage.sealer`), so a run pays scrypt once per PIN, not once per
     case; entering the PIN in a step is still checked by scrypt at the configured cost."""
     return hash_pin(pin, pepper, cost=cost)
-
-
-def _add_user(user: User, now: datetime, tx: UserRows) -> None:
-    tx.add_user(user, now)
 
 
 def _given(world: World, name: str, spec: Node, tx: TxWithRails) -> None:
