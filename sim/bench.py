@@ -368,23 +368,6 @@ async def run(
     )
 
 
-async def scenario_rate(settings: Settings, pin_cost: int | None) -> tuple[int, float, float]:
-    """`paychat bench --scenarios-only`: cases run, seconds and CPU seconds taken for
-    `tests/scenarios`, after one untimed pass (templates compiled, files parsed: as after the
-    full bench's other phases, which warm the process before its scenario figure). The CPU
-    time says what the run cost when other processes share the cores."""
-    from sim.scenarios.cli import rate
-
-    cost = pin_cost or settings.security.pin_hash_cost
-    settings = settings.model_copy(
-        update={"security": settings.security.model_copy(update={"pin_hash_cost": cost})}
-    )
-    await rate(settings, ["tests/scenarios"])
-    cpu = time.process_time()
-    count, seconds = await rate(settings, ["tests/scenarios"])
-    return count, seconds, time.process_time() - cpu
-
-
 def _judged(target: str, met: bool | None, load: str = "") -> str:
     if met is None:
         return f"{target}: not judged below {load}"

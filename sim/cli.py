@@ -284,7 +284,8 @@ def parser() -> argparse.ArgumentParser:
         "--scenarios-only",
         action="store_true",
         help="only the scenarios-per-second figure: tests/scenarios in the simulator, in this "
-        "process, once to warm up and then timed (at --pin-cost when given)",
+        "process, once to warm up, then five timed passes; the median is the figure (at "
+        "--pin-cost when given; --json writes every pass)",
     )
     bench.add_argument(
         "--latency-seconds",
@@ -455,14 +456,12 @@ def _main(argv: list[str] | None) -> int:
             duplicates=args.duplicates,
         )
     if args.command == "bench" and args.scenarios_only:
-        from sim.bench import scenario_rate
+        from sim.bench_scenarios import scenario_rate
 
-        count, seconds, cpu = asyncio.run(scenario_rate(settings, args.pin_cost))
-        console.out(
-            f"scenarios / s (tests/scenarios): {count / seconds:.1f} "
-            f"({count} cases in {seconds:.2f} s, {cpu:.2f} s of CPU)",
-            highlight=False,
-        )
+        measured = asyncio.run(scenario_rate(settings, args.pin_cost))
+        console.out(measured.line(), highlight=False)
+        if args.json:
+            measured.save(args.json)
         return 0
     if args.command == "bench" and args.storage:
         from sim.bench_workers import report as report_workers

@@ -124,15 +124,20 @@ def test_bad_bench_arguments_stop_with_a_clear_error(
 async def test_the_scenarios_only_figure_runs_every_case(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sim.bench import scenario_rate
+    from sim.bench_scenarios import scenario_rate
     from sim.scenarios.cli import scenario_files
     from sim.scenarios.loader import cases
 
     monkeypatch.chdir(ROOT)
-    count, seconds, cpu = await scenario_rate(settings, None)
-    assert count == sum(len(cases(p)) for p in scenario_files(["tests/scenarios"]))
-    assert seconds > 0
-    assert cpu > 0
+    measured = await scenario_rate(settings, None, passes=2)
+    assert measured.cases == sum(len(cases(p)) for p in scenario_files(["tests/scenarios"]))
+    assert len(measured.seconds) == len(measured.cpu_seconds) == 2
+    assert all(s > 0 for s in measured.seconds)
+    assert all(c > 0 for c in measured.cpu_seconds)
+    assert measured.pin_hash_cost == settings.security.pin_hash_cost
+    line = measured.line()
+    assert f"{measured.per_second:.1f}, the median of 2 passes" in line
+    assert ("target ≥ 250: met" in line) == (measured.per_second >= 250)
 
 
 async def test_workers_share_one_postgresql_for_the_bench(settings: Settings, pg_url: str) -> None:

@@ -411,19 +411,27 @@ class Run:
             raise StepFailed(node, f"injected faults never fired: {names}")
 
     async def invariants(self, step: Node) -> None:
-        markets = self.world.settings.markets
-        for name in self.doc.get("invariants") or []:
-            why = await self.world.store.run(partial(_invariant, str(name), markets))
-            if why is not None:
-                raise StepFailed(step, f"invariant {name} broken: {why}")
+        names = [str(name) for name in self.doc.get("invariants") or []]
+        if not names:
+            return
+        broken = await self.world.store.run(
+            partial(_invariants, names, self.world.settings.markets)
+        )
+        if broken is not None:
+            raise StepFailed(step, f"invariant {broken[0]} broken: {broken[1]}")
 
 
 def _read(probe: dict[str, Any], markets: dict[str, Any], tx: Tx) -> dict[str, Any] | str:
     return probes.read(tx, probe, markets)
 
 
-def _invariant(name: str, markets: dict[str, Any], tx: Tx) -> str | None:
-    return probes.check_invariant(tx, name, markets)
+def _invariants(names: list[str], markets: dict[str, Any], tx: Tx) -> tuple[str, str] | None:
+    """The first invariant broken, and why; all read in one unit of work."""
+    for name in names:
+        why = probes.check_invariant(tx, name, markets)
+        if why is not None:
+            return name, why
+    return None
 
 
 def _with_params(node: Any, run: Run) -> Any:
