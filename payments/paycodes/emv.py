@@ -12,6 +12,7 @@ app reads alike (a length counts characters, which UTF-8 would make bytes disagr
 
 from __future__ import annotations
 
+import binascii
 import re
 
 from payments.paycodes.model import Unreadable
@@ -22,13 +23,10 @@ _TAG = re.compile(r"^\d{2}$")
 
 
 def crc16(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, MSB first, no final XOR."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, MSB first, no final XOR. binascii's
+    crc_hqx is this CRC (XMODEM's, from any start value), in C: a bit-by-bit loop in Python
+    took ~120 µs a code."""
+    return binascii.crc_hqx(data, 0xFFFF)
 
 
 def checksum(body: str) -> str:
