@@ -17,7 +17,7 @@ import logging
 import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import replace
-from functools import partial
+from functools import cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,6 +59,13 @@ def hash_pool() -> ThreadPoolExecutor:
         thread_name_prefix="pin-hash",
         initializer=block_signals,  # Ctrl+C and SIGTERM belong to the main thread
     )
+
+
+@cache
+def _load_formats(locale: str, currency: str, symbol: str | None) -> None:
+    """Babel loads a locale's data on first use (~25 ms): at start-up, not on someone's first
+    payment; once per process (the scenario runner starts an engine per case)."""
+    Money(1, currency).format(locale, symbol)
 
 
 def _maybe_pin(inbound: Inbound) -> bool:
@@ -110,9 +117,7 @@ class Engine:
         )
         self._market_values: dict[str | None, dict[str, Any]] = {}  # per market, built once
         for market in settings.markets.values():
-            # Babel loads a locale's data on first use (~25 ms): at start-up, not on someone's
-            # first payment.
-            Money(1, market.currency).format(market.locale, market.currency_symbol)
+            _load_formats(market.locale, market.currency, market.currency_symbol)
         self._pin_salts: dict[str, tuple[bytes, bytes]] = {}  # saves a read per PIN event
         self._pepper = b""
         self._own_hashing = hashing is None
