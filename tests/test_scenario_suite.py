@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -55,3 +56,12 @@ async def test_nothing_starts_after_a_failure_when_asked(
     assert not stopped[0].passed
     # Those already under way when it failed finish; none starts after.
     assert len(stopped) < AT_ONCE + 1 < len(all_cases)
+
+
+async def test_a_bug_reaches_the_caller_as_itself() -> None:
+    """Not an ExceptionGroup: `paychat test` reports a crash of the runner as it did with one
+    case at a time."""
+    all_cases = [c for p in scenario_files(FOLDERS[:1]) for c in cases(p)]
+    broken = cast(Settings, None)  # the runner's first use of it fails: a bug, not a case
+    with pytest.raises(AttributeError):
+        await run_suite(all_cases, broken)

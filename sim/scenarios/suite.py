@@ -53,7 +53,12 @@ async def run_suite(
                 done(result)
 
     at_once = AT_ONCE if via == "simulator" and db == ":memory:" else 1
-    async with asyncio.TaskGroup() as group:
-        for _ in range(min(at_once, len(cases))):
-            group.create_task(runner())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(at_once, len(cases))):
+                group.create_task(runner())
+    except BaseExceptionGroup as failed_runners:
+        # A bug, not a failing case (run_case reports those): the other runners were
+        # cancelled; the caller gets the exception itself, as from one case at a time.
+        raise failed_runners.exceptions[0] from None
     return [result for result in results if result is not None]
