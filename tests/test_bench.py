@@ -62,6 +62,10 @@ async def test_the_benchmark_completes_every_payment_and_reports_each_figure(
         assert judged in fast
     for judged in ("≥ 10,000: not met", "p99 < 20 ms: met", "≤ 50 MB: met"):
         assert judged in slow
+    assert "≥ 250: met" in report(replace(full, scenarios=121, scenarios_per_second=250.0), None)
+    below = report(replace(full, scenarios=121, scenarios_per_second=249.9), None)
+    assert "≥ 250: not met" in below
+    assert "not run (--no-scenarios)" in report(replace(full, scenarios=0), None)
 
 
 @pytest.mark.parametrize("replay", [_ceiling, _own_sql])
