@@ -23,7 +23,7 @@ class Ref:
     prefix: ClassVar[str]
 
     def pack(self) -> str:
-        values = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        values = [getattr(self, name) for name in _shape(type(self))[0]]
         while values and values[-1] == "":  # optional trailing fields stay off the wire
             values.pop()
         return ":".join([self.prefix, *values])
@@ -33,16 +33,31 @@ class Ref:
         head, sep, rest = text.partition(":")
         if head != cls.prefix or not sep or not rest:
             return None
-        fields = dataclasses.fields(cls)
-        values = rest.split(":", len(fields) - 1)
-        required = sum(
-            1
-            for f in fields
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        )
+        names, required = _shape(cls)
+        values = rest.split(":", len(names) - 1)
         if len(values) < required or any(v == "" for v in values[:required]):
             return None
         return cls(*values)
+
+
+_SHAPES: dict[type, tuple[tuple[str, ...], int]] = {}
+
+
+def _shape(cls: type[Ref]) -> tuple[tuple[str, ...], int]:
+    """A ref class's field names, and how many come first without a default: read once per
+    class (every message and button packs or unpacks a ref; `dataclasses.fields` walks the
+    class's fields each time)."""
+    known = _SHAPES.get(cls)
+    if known is not None:
+        return known
+    fields = dataclasses.fields(cls)
+    required = sum(
+        1
+        for f in fields
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    shape = _SHAPES[cls] = tuple(f.name for f in fields), required
+    return shape
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from payments.cards import card_spans
@@ -26,6 +27,12 @@ def event_line(event: SeenEvent) -> str:
     return (
         f"  {where:<14} {event.kind:<6} {event.key:<28} {text}{'  ' + buttons if buttons else ''}"
     )
+
+
+def lines_of(transcript: Sequence[str | SeenEvent]) -> list[str]:
+    """A transcript as text: its own lines as they are, each event seen as `event_line` shows
+    it (masked). The runner keeps events unformatted until someone reads them."""
+    return [line if isinstance(line, str) else event_line(line) for line in transcript]
 
 
 def recent(sim: Simulator, last: int = 5) -> str:

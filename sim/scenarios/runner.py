@@ -20,7 +20,7 @@ from sim.scenarios import probes
 from sim.scenarios.lint import lint
 from sim.scenarios.loader import Case, Node, ScenarioError, load_yaml, where
 from sim.scenarios.matching import Scope, match_channel
-from sim.scenarios.report import event_line, mask, recent, write_transcript
+from sim.scenarios.report import lines_of, mask, recent, write_transcript
 from sim.scenarios.spec import VAR, duration
 from sim.scenarios.world import World, open_world, seed
 from sim.simulator import PAY_CODE_SHOWN, PathsDisagree, SeenEvent, TapError
@@ -46,12 +46,18 @@ class CaseResult:
     report: str = ""
     seconds: float = 0.0
     steps: int = 0
-    transcript: list[str] = field(default_factory=list)
+    # The transcript: lines, and the events the parties saw as they were (formatted and masked
+    # only when read: most cases pass and nobody reads theirs).
+    said: list[str | SeenEvent] = field(default_factory=list)
     skipped: str = ""  # why the case was not run on this transport (it has not failed)
     # For the HTML report: each step's actions and what the parties saw, and a failure's place,
     # its expected-vs-actual and the state the probes read then.
     log: list[StepLog] = field(default_factory=list)
     failure: Failure | None = None
+
+    @property
+    def transcript(self) -> list[str]:
+        return lines_of(self.said)
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ class Run:
         self.strict = doc.get("strict", True) is not False
         self.scope = Scope(vars=dict(case.params))
         self.snapshots: dict[str, tuple[dict[str, Any], int]] = {}
-        self.transcript: list[str] = []
+        self.transcript: list[str | SeenEvent] = []  # see `lines_of`
         self.log: list[StepLog] = []
         self.logged = 0  # the steps that reached their StepLog
         self.steps = 0
@@ -222,10 +228,10 @@ class Run:
             )
         new = sim.events[before:]
         self.log.append(
-            StepLog(step.file, step.line, self.transcript[self.step_start :], list(new))
+            StepLog(step.file, step.line, lines_of(self.transcript[self.step_start :]), list(new))
         )
         self.logged = self.steps
-        self.transcript += [event_line(e) for e in new]
+        self.transcript += new
         self.expect(new, step, scope)
         if "expect_state" in step:
             await self.expect_state(self.sub(step["expect_state"], step, scope), step)
@@ -512,10 +518,10 @@ async def run_case(
                 state = await captured_state(run)
                 report = failure_report(case, failure, run, state)
                 if artifacts is not None:
-                    path = write_transcript(artifacts, case.id, run.transcript)
+                    path = write_transcript(artifacts, case.id, lines_of(run.transcript))
                     report += f"\ntranscript: {path}"
                 if run.logged < run.steps:  # the step failed before its replies were seen
-                    lines = run.transcript[run.step_start :]
+                    lines = lines_of(run.transcript[run.step_start :])
                     run.log.append(StepLog(failure.file, failure.line, lines, []))
                 return CaseResult(
                     case,
@@ -560,7 +566,7 @@ def failure_report(case: Case, failure: StepFailed, run: Run, state: list[str]) 
         "",
         "this step:",
     ]
-    step_events = run.transcript[run.step_start :]
+    step_events = lines_of(run.transcript[run.step_start :])
     lines += step_events or ["  (none)"]
     lines += ["", "recent messages (secrets masked):", recent(run.world.sim)]
     if run.scope.vars:
