@@ -3,7 +3,6 @@ an SMS code, and biometric enrolment where the person's app can prompt for it (t
 
 from __future__ import annotations
 
-import hmac
 import os
 from enum import Enum, auto
 from typing import Any
@@ -12,7 +11,7 @@ from flows.machine import Btn, Flow, FlowModel
 from flows.pin_entry import enter_pin
 from flows.sms import send_code
 from payments import codes
-from payments.pin import PEPPERED, check_new_pin, hash_pin, verify_pin
+from payments.pin import PEPPERED, check_new_pin, matches, new_pin_hash
 
 PURPOSE = "pin_reset"
 
@@ -93,9 +92,12 @@ class PinSetup(FlowModel):
         self.ctx.say("pin.ask_new", pin_pad=True, length=self.ctx.settings.security.pin_length)
 
     def _expect_new(self) -> None:
-        """The next entry is a new PIN: the engine may hash it beforehand with a new salt."""
+        """The next entry is a new PIN: the engine may hash it beforehand with this new salt,
+        kept (salts are not secret) so that only a hash made with it is taken."""
         cost = self.ctx.settings.security.pin_hash_cost
-        self.ctx.expect_pin(os.urandom(16), bytes([cost | PEPPERED]))
+        salt = os.urandom(16)
+        self.data["new_salt"] = salt.hex()
+        self.ctx.expect_pin(salt, bytes([cost | PEPPERED]))
 
     def new_ok(self) -> bool:
         problem = check_new_pin(self.entered, self.ctx.settings.security.pin_length)
@@ -106,19 +108,15 @@ class PinSetup(FlowModel):
         return False
 
     def keep_first(self) -> None:
-        cost = self.ctx.settings.security.pin_hash_cost
-        proof = self.ctx.inbound.pin_proof
-        if proof is not None and proof[1][:1] == bytes([cost | PEPPERED]) and self._unused(proof):
-            salt, digest = proof  # hashed by the engine beforehand, with the salt asked for
-        else:
-            digest, salt = hash_pin(self.entered, self.ctx.tx.pin_pepper(), cost=cost)
+        offered = self.data.pop("new_salt", None)
+        digest, salt = new_pin_hash(
+            self.entered,
+            self.ctx.tx.pin_pepper(),
+            self.ctx.settings.security.pin_hash_cost,
+            self.ctx.inbound.pin_proof,
+            bytes.fromhex(offered) if offered else None,
+        )
         self.data["first"] = [digest.hex(), salt.hex()]  # a salted hash, never the PIN
-
-    def _unused(self, proof: tuple[bytes, bytes]) -> bool:
-        """A proof made with the current PIN's salt (the engine did not know a new PIN was
-        coming) is not reused for the new one: each PIN gets a salt of its own."""
-        record = self.ctx.tx.pin(self.ctx.me.id)
-        return len(proof[0]) == 16 and (record is None or record.salt != proof[0])
 
     def ask_repeat(self) -> None:
         digest, salt = self.data["first"]
@@ -127,10 +125,8 @@ class PinSetup(FlowModel):
 
     def repeat_matches(self) -> bool:
         digest, salt = (bytes.fromhex(value) for value in self.data["first"])
-        proof = self.ctx.inbound.pin_proof
-        if proof is not None and hmac.compare_digest(proof[0], salt):
-            return hmac.compare_digest(proof[1], digest)
-        return verify_pin(self.entered, digest, salt, self.ctx.tx.pin_pepper())
+        pepper = self.ctx.tx.pin_pepper()
+        return matches(self.entered, digest, salt, pepper, self.ctx.inbound.pin_proof)
 
     def mismatch(self) -> None:
         self.data.pop("first", None)

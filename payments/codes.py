@@ -1,11 +1,11 @@
 """One-time SMS codes (bank verification, PIN reset): hashed at rest, short-lived, few tries.
 
-A code is kept as HMAC-SHA256 keyed with the server's pepper (the PIN's, never in the database)
-over a per-code salt and the code. A 6-digit code has 10^6 values and lives minutes: a slow hash
-could not protect it from someone holding both the database and the pepper (scrypt at 2^12 would
-try all of them in under three hours on one core), and without the pepper the database alone
-cannot test a single guess, as with the PIN. Codes stored by earlier versions as salted scrypt
-(48 bytes, no scheme byte) still verify until they expire.
+A code is kept as HMAC-SHA256 over a per-code salt and the code, keyed with a key derived from
+the server's pepper (the PIN's, never in the database). A 6-digit code has 10^6 values and lives
+minutes: a slow hash could not protect it from someone holding both the database and the pepper
+(scrypt at 2^12 would try all of them in under three hours on one core), and without the pepper
+the database alone cannot test a single guess, as with the PIN. Codes stored by earlier
+versions as salted scrypt (48 bytes, no scheme byte) still verify until they expire.
 """
 
 from __future__ import annotations
@@ -31,8 +31,13 @@ class CodeRows(SmsCodeRows, PinRows, Protocol):
     """What issuing and checking a code touches: its row, and the pepper it is keyed with."""
 
 
+def _key(pepper: bytes) -> bytes:
+    """The codes' own key, derived from the pepper: the PIN's uses of it stay apart."""
+    return hmac.digest(pepper, b"paychat/sms-code/v1", "sha256")
+
+
 def _keyed(code: str, salt: bytes, pepper: bytes) -> bytes:
-    return KEYED + salt + hmac.digest(pepper, salt + code.encode(), "sha256")
+    return KEYED + salt + hmac.digest(_key(pepper), salt + code.encode(), "sha256")
 
 
 def _hash_like(code: str, stored: bytes, pepper: bytes) -> bytes:

@@ -53,6 +53,33 @@ def verify_pin(pin: str, stored: bytes, salt: bytes, pepper: bytes) -> bool:
     return hmac.compare_digest(hash_like(pin, stored, salt, pepper), stored)
 
 
+Proof = tuple[bytes, bytes]  # (salt, hash) of what was typed, made off the writer by the engine
+
+
+def matches(pin: str, stored: bytes, salt: bytes, pepper: bytes, proof: Proof | None) -> bool:
+    """Whether `pin` is the PIN kept as `stored` with `salt`: the engine's proof when it was
+    made with that salt, else hashed here (on the writer: the engine did not know)."""
+    if proof is not None and hmac.compare_digest(proof[0], salt):
+        return hmac.compare_digest(proof[1], stored)
+    return verify_pin(pin, stored, salt, pepper)
+
+
+def new_pin_hash(
+    pin: str, pepper: bytes, cost: int, proof: Proof | None, salt: bytes | None
+) -> tuple[bytes, bytes]:
+    """(hash, salt) for a new PIN. The engine's proof when it was made with `salt`, the new one
+    handed out when the PIN was asked for (`Ctx.expect_pin`), at this cost and peppered; else
+    hashed here with a salt of its own. Never another hash's salt: each PIN gets its own."""
+    if (
+        proof is not None
+        and salt is not None
+        and hmac.compare_digest(proof[0], salt)
+        and proof[1][:1] == bytes([cost | PEPPERED])
+    ):
+        return proof[1], proof[0]
+    return hash_pin(pin, pepper, cost=cost)
+
+
 def is_trivial(pin: str) -> bool:
     """All digits equal, or a straight run up or down (1234, 9876, 012345)."""
     if len(set(pin)) == 1:
@@ -90,7 +117,7 @@ def check_pin(
     now: datetime,
     attempts: int,
     lock: timedelta,
-    proof: tuple[bytes, bytes] | None = None,
+    proof: Proof | None = None,
 ) -> PinCheck:
     """Verify a PIN and keep the shared wrong-PIN counter; the last wrong try locks.
 
@@ -102,11 +129,7 @@ def check_pin(
         return PinCheck("no_pin")
     if record.locked_until is not None and record.locked_until > now:
         return PinCheck("locked", locked_until=record.locked_until)
-    if proof is not None and hmac.compare_digest(proof[0], record.salt):
-        matches = hmac.compare_digest(proof[1], record.hash)
-    else:
-        matches = verify_pin(pin, record.hash, record.salt, tx.pin_pepper())
-    if matches:
+    if matches(pin, record.hash, record.salt, tx.pin_pepper(), proof):
         if record.wrong:
             tx.set_pin_counters(user_id, 0, None)
         return PinCheck("ok")

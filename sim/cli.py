@@ -169,7 +169,11 @@ def parser() -> argparse.ArgumentParser:
         help="only scenarios with this tag (repeat it for any of several)",
     )
     test.add_argument(
-        "-x", dest="first_failure", action="store_true", help="stop at the first failing case"
+        "-x",
+        dest="first_failure",
+        action="store_true",
+        help="stop at the first failing case: no case starts after one fails (those already "
+        "running, up to 15 in the simulator, finish and are reported)",
     )
     test.add_argument(
         "--junitxml",

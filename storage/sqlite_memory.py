@@ -16,7 +16,9 @@ import threading
 
 from storage.sqlite_migrate import migrate
 
-_KEPT = 8  # emptied databases kept per thread (a scenario run has 4 worlds open at once)
+# Emptied databases kept per thread: as many as a scenario run has worlds open at once (16,
+# sim/scenarios/suite.AT_ONCE), so a wave of cases never copies the template again.
+_KEPT = 16
 
 
 class _Template:

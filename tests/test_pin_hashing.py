@@ -78,3 +78,49 @@ async def test_a_new_pin_never_reuses_the_old_pins_salt(
     assert second is not None
     assert first.salt != second.salt
     assert first.hash != second.hash
+
+
+async def test_an_engine_that_did_not_ask_hashes_a_new_pin_with_a_salt_of_its_own(
+    world: World, scrypt_threads: list[str]
+) -> None:
+    """Another worker (or a restart) took the prompt: the engine hashes the entry with the old
+    PIN's salt, and the flow does not take that hash for the new PIN."""
+    sim = world.sim
+    await onboard(sim, "asha", "customer", "+91 98765 43210")
+    await sim.text("asha", "/pin")
+    await sim.pin("asha", "2580")
+    await sim.pin("asha", "2580")
+    old = await world.store.run(lambda tx: tx.pin("asha"))
+    await sim.text("asha", "/pin")
+    await sim.tap("asha", "change")
+    await sim.pin("asha", "2580")
+    world.engine._pin_salts.clear()  # as in an engine that did not send "pin.ask_new"
+    await sim.pin("asha", "1470")
+    await sim.pin("asha", "1470")
+    new = await world.store.run(lambda tx: tx.pin("asha"))
+    assert keys(sim, "asha")[-1] == "pin.set"
+    assert old is not None
+    assert new is not None
+    assert new.salt != old.salt
+
+
+async def test_two_entries_at_once_never_give_a_pin_the_discarded_entrys_salt(
+    world: World, scrypt_threads: list[str]
+) -> None:
+    sim = world.sim
+    await onboard(sim, "asha", "customer", "+91 98765 43210")
+    await sim.text("asha", "/pin")
+    await sim.pin("asha", "2580")
+    convo = await world.store.run(lambda tx: tx.conversation("asha"))
+    assert convo is not None
+    first_salt = bytes.fromhex(convo[2]["first"][1])
+    # A wrong repeat and a new PIN typed at once: the second was hashed (beforehand) with the
+    # first entry's salt, before the mismatch asked for a new PIN with a new salt.
+    await sim.together(
+        [("asha", "pin", "[PIN]", {"text": "3690"}), ("asha", "pin", "[PIN]", {"text": "1470"})]
+    )
+    await sim.pin("asha", "1470")
+    record = await world.store.run(lambda tx: tx.pin("asha"))
+    assert keys(sim, "asha")[-1] == "pin.set"
+    assert record is not None
+    assert record.salt != first_salt
