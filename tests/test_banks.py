@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.records import BankAccount
 from payments.rails import Rails
 from storage.rails_rows import RailRows
 from storage.sqlite import SqliteStore
@@ -30,3 +31,21 @@ async def test_every_phone_gets_accounts_of_its_own_and_the_same_ones_again(
     assert len(first) >= len(phones)
     assert len(set(first)) == len(first)
     assert again == first
+
+
+async def test_the_accounts_opened_are_the_ones_read_back(tmp_path: Path) -> None:
+    banks = Rails.simulated().banks
+    phones = [f"+9198{i:08d}" for i in range(40)]  # one to three accounts each
+
+    def open_then_read(rows: RailRows) -> tuple[list[BankAccount], list[BankAccount]]:
+        opened = [a for p in phones for a in banks.accounts(rows, p, "SBI", "INR")]
+        read = [a for p in phones for a in rows.bank_accounts(p, "SBI")]
+        return opened, read
+
+    store = await SqliteStore.open(str(tmp_path / "banks.db"))
+    try:
+        opened, read = await store.run(open_then_read)
+    finally:
+        await store.close()
+    assert {sum(a.phone == p for a in opened) for p in phones} == {1, 2, 3}
+    assert opened == read  # numbers (sealed at rest) and balances, in the same order

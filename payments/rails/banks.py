@@ -32,20 +32,21 @@ class Banks:
         if found:
             return found
         seed = hashlib.sha256(f"{phone}|{bank}".encode()).digest()
+        opened = []
         for i in range(1 + seed[0] % 3):
             number = "".join(str(b % 10) for b in seed[4 + i * 10 : 14 + i * 10])
-            rows.add_bank_account(
-                BankAccount(
-                    # 64 bits of the hash: unique among billions of phones, not thousands
-                    f"acct-{seed[24:32].hex()}{i}-{number[-4:]}",
-                    bank,
-                    phone,
-                    number,
-                    number[-4:],
-                    Money(DEFAULT_BALANCE_MINOR, currency),
-                )
+            account = BankAccount(
+                # 64 bits of the hash: unique among billions of phones, not thousands
+                f"acct-{seed[24:32].hex()}{i}-{number[-4:]}",
+                bank,
+                phone,
+                number,
+                number[-4:],
+                Money(DEFAULT_BALANCE_MINOR, currency),
             )
-        return rows.bank_accounts(phone, bank)
+            rows.add_bank_account(account)
+            opened.append(account)
+        return opened  # as `bank_accounts` reads them back (by id), without unsealing them
 
     def open_account(
         self, rows: RailRows, account_id: str, bank: str, phone: str, balance: Money
