@@ -94,6 +94,27 @@ def test_a_parsed_file_is_parsed_again_when_its_text_changes(tmp_path: Path) -> 
     assert load_yaml(path) == {"name": "two"}
 
 
+def test_a_file_knows_where_variables_are_written(tmp_path: Path) -> None:
+    """What holds no `${name}` is passed to a step as loaded (not copied to fill in nothing);
+    what holds one, at any depth or in a key, is filled in."""
+    path = tmp_path / "vars.yaml"
+    path.write_text(
+        "plain: {says: menu, buttons: [[a, b]]}\n"
+        "deep: {expect: {asha: [{says: pay.succeeded, contains: '${req}'}]}}\n"
+        "key: {'${party}': hello}\n"
+        "listed: [x, [y, '${z}']]\n"
+    )
+    doc = load_yaml(path)
+    assert doc.variables
+    assert not doc["plain"].variables
+    assert not doc["plain"]["buttons"].variables
+    assert doc["deep"].variables
+    assert doc["deep"]["expect"]["asha"][0].variables
+    assert doc["key"].variables
+    assert doc["listed"].variables
+    assert doc["listed"][1].variables
+
+
 def test_lint_sees_a_change_in_an_included_partial(tmp_path: Path) -> None:
     (tmp_path / "part.yaml").write_text("steps:\n  - shop: /start\n")
     main = tmp_path / "m.convo.yaml"

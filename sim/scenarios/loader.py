@@ -15,15 +15,31 @@ from sim.errors import SimError
 
 
 class Node(dict[str, Any]):
-    """A YAML mapping that remembers where it was written."""
+    """A YAML mapping that remembers where it was written, and whether a `${name}` is written
+    anywhere in it (`variables`: True when not known, for one made in code)."""
 
     file: str = ""
     line: int = 0
+    variables: bool = True
 
 
 class NodeList(list[Any]):
     file: str = ""
     line: int = 0
+    variables: bool = True
+
+
+def mentions_variables(value: object) -> bool:
+    """Whether `${` is written in `value` or anywhere inside it."""
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, (Node, NodeList)):
+        return value.variables
+    if isinstance(value, dict):
+        return any(mentions_variables(k) or mentions_variables(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(mentions_variables(v) for v in value)
+    return False
 
 
 class ScenarioError(SimError):
@@ -53,11 +69,14 @@ def _loader(file: str) -> type[yaml.SafeLoader]:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ScenarioError(file, key_node.start_mark.line + 1, "a key must be text")
             out[key_node.value] = loader.construct_object(value_node, deep=True)
+        # Known once, at load: the runner then passes what needs no substitution as it is.
+        out.variables = mentions_variables(dict(out))
         return out
 
     def sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> NodeList:
         out = NodeList(loader.construct_object(child, deep=True) for child in node.value)
         out.file, out.line = file, node.start_mark.line + 1
+        out.variables = mentions_variables(list(out))
         return out
 
     def plain_scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:

@@ -18,7 +18,7 @@ from payments.rails.base import Fault
 from sim.errors import SimError
 from sim.scenarios import probes
 from sim.scenarios.lint import lint
-from sim.scenarios.loader import Case, Node, ScenarioError, load_yaml, where
+from sim.scenarios.loader import Case, Node, NodeList, ScenarioError, load_yaml, where
 from sim.scenarios.matching import Scope, match_channel
 from sim.scenarios.report import lines_of, mask, recent, write_transcript
 from sim.scenarios.spec import VAR, duration
@@ -155,6 +155,8 @@ class Run:
                 return str(scope.vars[m[1]])
 
             return VAR.sub(one, value)
+        if isinstance(value, (Node, NodeList)) and not value.variables:
+            return value  # nothing written in it to put in (known when it was loaded)
         if isinstance(value, dict):
             return {k: self.sub(v, node, scope) for k, v in value.items()}
         if isinstance(value, list):
