@@ -165,10 +165,12 @@ class Run:
 
     def sub_keys(self, node: Node, scope: Scope) -> Node:
         """Keys may be `${party}` in partials: the step's and its `expect`'s keys."""
+        if not node.variables:
+            return node  # most steps: nothing to fill in anywhere (known at load)
         expect = node.get("expect")
         keys = [*node, *(expect if isinstance(expect, Node) else ())]
         if not any("${" in key for key in keys if isinstance(key, str)):
-            return node  # most steps: read as written, never changed
+            return node  # read as written, never changed
         out = Node()
         out.file, out.line = node.file, node.line
         for key, value in node.items():
