@@ -16,7 +16,6 @@ from payments.cards import looks_like_card
 from payments.lifecycle import expire_if_due, move_request, why_not_cancellable
 from payments.limits import amount_limit
 from payments.paycodes.issue import build as build_code
-from payments.paycodes.issue import scheme_of
 from payments.phones import parse_phone
 
 
@@ -231,11 +230,9 @@ def show_code(ctx: Ctx, request: PaymentRequest) -> None:
     """The business gets the request's payment code in its market's scheme: a QR photo whose
     caption holds the code's text, to forward, show at the counter, or copy."""
     payout = ctx.tx.payout(request.business_id)
-    scheme = scheme_of(ctx.me.market)
-    if payout is None or scheme is None:
-        return
-    code = build_code(request, ctx.me, payout, ctx.market)
-    if code:
+    built = build_code(request, ctx.me, payout, ctx.market) if payout is not None else None
+    if built is not None:
+        scheme, code = built
         ctx.say(
             "code.qr",
             kind="photo",

@@ -290,6 +290,98 @@ def test_what_looks_like_a_code() -> None:
     assert not looks_like_code("hello")
 
 
+# -- the merchant account template, wherever the code's maker put it ----------------------------
+# EMVCo gives payment schemes ids 26-51 and a scheme's template is known by the GUI in its 00, not
+# by its id: an SGQR carries PayNow beside NETS, GrabPay and others, and Brazilian apps do not all
+# put Pix at 26. Other schemes' templates as such codes carry them (their fields made up):
+NETS = emv.template("26", [("00", "SG.COM.NETS"), ("01", "23020000000000000001"), ("99", "2A")])
+GRAB = emv.template("27", [("00", "COM.GRAB"), ("01", "A93FO3230Q")])
+SGQR_ID = emv.template("51", [("00", "SG.SGQR"), ("01", "200103000000ABC"), ("02", "01.0001")])
+
+
+def _rebuilt(payload: str, account_at: str, *others: str, gui: str = "") -> str:
+    """`payload` with its merchant account template (26) moved to `account_at` (its GUI written
+    as `gui` when given) and `others` (whole fields) beside it, in id order, CRC made right."""
+    top = dict(emv.read(payload))  # type: ignore[arg-type]
+    account = dict(emv.fields(top.pop("26")))  # type: ignore[arg-type]
+    account["00"] = gui or account["00"]
+    top.pop("63")
+    written = {t: emv.field(t, v) for t, v in top.items()}
+    written[account_at] = emv.template(account_at, list(account.items()))
+    written |= {other[:2]: other for other in others}
+    return emv.close("".join(written[t] for t in sorted(written)))
+
+
+def test_a_pix_key_in_27_with_another_scheme_in_26_is_read() -> None:
+    other = emv.template("26", [("00", "br.com.outrobanco"), ("01", "loja-123")])
+    moved = _rebuilt(BCB_EXAMPLE, "27", other)
+    top = emv.read(moved)
+    assert isinstance(top, list)
+    assert [(t, v[:18]) for t, v in top if emv.is_account(t)] == [
+        ("26", "0017br.com.outroba"),
+        ("27", "0014br.gov.bcb.pix"),
+    ]
+    assert read(moved) == read(BCB_EXAMPLE)
+
+
+def test_an_sgqr_with_paynow_in_33_among_other_schemes_is_read() -> None:
+    sgqr = _rebuilt(PAYNOW_UEN, "33", NETS, GRAB, SGQR_ID)
+    top = emv.read(sgqr)
+    assert isinstance(top, list)
+    assert [t for t, _ in top if emv.is_account(t)] == ["26", "27", "33", "51"]
+    assert read(sgqr) == read(PAYNOW_UEN)
+    lower = _rebuilt(PAYNOW_MOBILE, "33", NETS, SGQR_ID, gui="sg.paynow")  # any case, per EMVCo
+    assert read(lower) == read(PAYNOW_MOBILE)
+
+
+@pytest.mark.parametrize("tag", [f"{n}" for n in range(26, 52)])
+def test_either_scheme_s_template_is_read_from_any_id_from_26_to_51(tag: str) -> None:
+    assert read(_rebuilt(BCB_EXAMPLE, tag)) == read(BCB_EXAMPLE)
+    assert read(_rebuilt(PAYNOW_STATIC, tag)) == read(PAYNOW_STATIC)
+
+
+def test_a_code_whose_gui_is_in_no_template_is_refused_as_unsupported() -> None:
+    # an SGQR of NETS and GrabPay only: a valid code, no account PayChat can pay
+    nets_only = emv.close(
+        "000201010211"
+        + NETS
+        + GRAB
+        + "".join(emv.field(t, v) for t, v in (("52", "0000"), ("53", "702"), ("58", "SG")))
+        + "".join(emv.field(t, v) for t, v in (("59", "Shop"), ("60", "Singapore")))
+        + SGQR_ID
+    )
+    assert read(nets_only) == Unreadable("unsupported", "no Pix or PayNow account template")
+    # each parser says which GUI it looked for, and where
+    sgqr = emv.read(_rebuilt(PAYNOW_UEN, "33", NETS, GRAB, SGQR_ID))
+    assert isinstance(sgqr, list)
+    without = [(t, v) for t, v in sgqr if t != "33"]
+    for parse, gui in ((pix.parse, pix.GUI), (paynow.parse, paynow.GUI)):
+        assert parse(without) == Unreadable("unsupported", f"no template in 26-51 carries {gui}")
+    # the GUI outside 26-51 (25 is a primitive id, reserved to card networks) is no account
+    outside = emv.close("000201" + emv.template("25", [("00", pix.GUI), ("01", "a@b.co")]))
+    assert read(outside) == Unreadable("unsupported", "no Pix or PayNow account template")
+
+
+def test_two_different_templates_of_one_scheme_are_refused_and_twins_read() -> None:
+    mallory = emv.template("27", [("00", pix.GUI), ("01", "mallory@example.com")])
+    found = read(_rebuilt(BCB_EXAMPLE, "26", mallory))
+    assert found == Unreadable("invalid", f"26 and 27 both carry {pix.GUI} but differ")
+    account = dict(emv.read(BCB_EXAMPLE))["26"]  # type: ignore[arg-type]
+    twin = emv.field("27", account.replace(pix.GUI, pix.GUI.upper()))  # the same account
+    assert read(_rebuilt(BCB_EXAMPLE, "26", twin)) == read(BCB_EXAMPLE)
+
+
+def test_a_broken_template_or_rule_is_named_by_its_own_id() -> None:
+    proxy_type_7 = emv.template(
+        "33", [("00", paynow.GUI), ("01", "7"), ("02", "201101550Z"), ("03", "0")]
+    )
+    found = read(_rebuilt(PAYNOW_UEN, "33", NETS, proxy_type_7))
+    assert found == Unreadable("invalid", "33/01-02: not a mobile (+65) or UEN proxy")
+    not_tlv = emv.field("26", "not a template")
+    found = read(_rebuilt(BCB_EXAMPLE, "27", not_tlv))
+    assert found == Unreadable("malformed", "26: no field header at 0")
+
+
 # -- round trips ---------------------------------------------------------------------------------
 _ascii = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=25)
 _names = _ascii.filter(lambda s: s == " ".join(s.split()) and s.strip())

@@ -73,16 +73,34 @@ def fields(text: str) -> list[tuple[str, str]] | Unreadable:
     return found
 
 
-def account(top: list[tuple[str, str]], tag: str, gui: str) -> dict[str, str] | Unreadable:
-    """The fields of merchant account template `tag` when its 00 (the scheme's globally unique
-    id) is `gui`, compared without case; `Unreadable` ("unsupported") when it is another's."""
-    inner = fields(dict(top).get(tag, ""))
-    if isinstance(inner, Unreadable):
-        return inner
-    found = dict(inner)
-    if found.get("00", "").lower() != gui.lower():
-        return Unreadable("unsupported", f"{tag}/00 is not {gui}")
-    return found
+def is_account(tag: str) -> bool:
+    """Whether `tag` is a merchant account information template: EMVCo leaves ids 26-51 to
+    payment schemes, each template naming its scheme by the GUI in its 00, at whichever id the
+    code's maker chose (SGQR codes carry several schemes, PayNow's rarely at 26)."""
+    return "26" <= tag <= "51"
+
+
+def account(top: list[tuple[str, str]], gui: str) -> tuple[str, dict[str, str]] | Unreadable:
+    """The id and fields of the merchant account template (26-51) whose 00 is `gui`, compared
+    without case. `Unreadable`: "unsupported" when no template carries it, "invalid" when two
+    carry it with different fields (which account would be paid?), "malformed" when a template
+    is not TLV (the CRC was right, so the code was made broken)."""
+    found: list[tuple[str, dict[str, str]]] = []
+    for tag, value in top:
+        if not is_account(tag):
+            continue
+        inner = fields(value)
+        if isinstance(inner, Unreadable):
+            return Unreadable("malformed", f"{tag}: {inner.detail}")
+        if dict(inner).get("00", "").lower() == gui.lower():
+            found.append((tag, dict(inner)))
+    if not found:
+        return Unreadable("unsupported", f"no template in 26-51 carries {gui}")
+    tag, first = found[0]
+    for other, sub in found[1:]:
+        if {**sub, "00": gui} != {**first, "00": gui}:  # the GUI's case is not a difference
+            return Unreadable("invalid", f"{tag} and {other} both carry {gui} but differ")
+    return tag, first
 
 
 def read(payload: str) -> list[tuple[str, str]] | Unreadable:

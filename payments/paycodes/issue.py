@@ -53,22 +53,27 @@ def request_id(code: PayCode) -> str:
     return ref
 
 
-def build(request: PaymentRequest, business: User, payout: Payout, market: Market) -> str | None:
-    """The code of `request` in its market's scheme; None for a market without one."""
+def build(
+    request: PaymentRequest, business: User, payout: Payout, market: Market
+) -> tuple[Scheme, str] | None:
+    """The scheme of the business's market and `request`'s code in it; None for a market
+    without one."""
     scheme = scheme_of(business.market)
+    if scheme is None:
+        return None
     name = plain(business.name, pix.NAME_LIMIT) or "PayChat"
-    ref = reference(request.id, scheme or "upi")
+    ref = reference(request.id, scheme)
     if scheme == "pix":
-        return pix.build(
+        code = pix.build(
             payee(business, payout), name, city(market), request.amount, ref, single_use=True
         )
-    if scheme == "upi":
+    elif scheme == "upi":
         note = plain(request.note, upi.NOTE_LIMIT)
-        return upi.build(payee(business, payout), name, request.amount, ref, note)
-    if scheme == "paynow":
+        code = upi.build(payee(business, payout), name, request.amount, ref, note)
+    else:
         expires = request.expires_at.astimezone(ZoneInfo(market.timezone)).date()
-        return paynow.build("mobile", payee(business, payout), name, request.amount, ref, expires)
-    return None
+        code = paynow.build("mobile", payee(business, payout), name, request.amount, ref, expires)
+    return scheme, code
 
 
 def mismatch(

@@ -1,11 +1,12 @@
 """Singapore's PayNow QR: an SGQR payload (EMV® QRCPS merchant-presented) with the PayNow
 merchant account template.
 
-Field 26 holds 00 `SG.PAYNOW`, 01 the proxy type (0 a mobile number, 2 a UEN), 02 the proxy
-value (`+65` and 8 digits, or the business's UEN), 03 whether the payer may edit the amount
-(0 no, 1 yes) and 04 an optional expiry date (YYYYMMDD); then 52 category 0000, 53 currency 702,
-54 the amount, 58 SG, 59 the name (at most 25), 60 the city, 62 with 01 the bill number (the
-payment's reference, at most 25) and 63 the CRC, as in `emv`.
+Field 26 (where PayChat builds it; read from whichever of 26-51 carries the GUI) holds 00
+`SG.PAYNOW`, 01 the proxy type (0 a mobile number, 2 a UEN), 02 the proxy value (`+65` and 8
+digits, or the business's UEN), 03 whether the payer may edit the amount (0 no, 1 yes) and 04 an
+optional expiry date (YYYYMMDD); then 52 category 0000, 53 currency 702, 54 the amount, 58 SG, 59
+the name (at most 25), 60 the city, 62 with 01 the bill number (the payment's reference, at most
+25) and 63 the CRC, as in `emv`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from payments.paycodes import emv
 from payments.paycodes.model import PayCode, Unreadable, amount_text, read_amount
 
 GUI = "SG.PAYNOW"
-TEMPLATE = "26"
+TEMPLATE = "26"  # where PayChat builds its own codes' account (read from any of 26-51)
 NAME_LIMIT = 25
 REFERENCE_LIMIT = 25
 ProxyType = Literal["mobile", "uen"]
@@ -90,15 +91,19 @@ def build(
 
 
 def parse(top: list[tuple[str, str]]) -> PayCode | Unreadable:
+    """The fields of an SGQR whose CRC was checked (`emv.read`) → what it asks. The PayNow
+    template is found by its GUI in any of 26-51: an SGQR with several schemes may put it at any.
+    """
     found = dict(top)
-    sub = emv.account(top, TEMPLATE, GUI)
-    if isinstance(sub, Unreadable):
-        return sub
+    account = emv.account(top, GUI)
+    if isinstance(account, Unreadable):
+        return account
+    tag, sub = account
     kind = _PROXY_KINDS.get(sub.get("01", ""))
     if kind is None or not valid_proxy(kind, sub.get("02", "")):
-        return Unreadable("invalid", "26/01-02: not a mobile (+65) or UEN proxy")
+        return Unreadable("invalid", f"{tag}/01-02: not a mobile (+65) or UEN proxy")
     if sub.get("03", "1") not in ("0", "1"):
-        return Unreadable("invalid", "26/03: editable must be 0 or 1")
+        return Unreadable("invalid", f"{tag}/03: editable must be 0 or 1")
     expires = None
     if "04" in sub:
         try:
@@ -107,7 +112,7 @@ def parse(top: list[tuple[str, str]]) -> PayCode | Unreadable:
                 raise ValueError(text)
             expires = date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
-            return Unreadable("invalid", "26/04: expiry is not a YYYYMMDD date")
+            return Unreadable("invalid", f"{tag}/04: expiry is not a YYYYMMDD date")
     if found.get("53") != "702" or found.get("58") != "SG":
         return Unreadable("invalid", "53/58: not Singapore dollars in SG")
     name = found.get("59", "")

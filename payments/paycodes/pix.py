@@ -1,12 +1,13 @@
 """Pix "copia e cola": the BR Code (EMV® QRCPS merchant-presented) of Banco Central do Brasil.
 
-Per the "Manual do BR Code" and the "Manual de Padrões para Iniciação do Pix": field 26 is the
-Pix template (00 the GUI `br.gov.bcb.pix`, 01 the Pix key, 02 an optional description, 99
-characters in all), 52 the category code 0000, 53 the currency 986, 54 the amount (optional,
-at most 13 characters, a dot before the cents), 58 the country BR, 59 the receiver's name (at
-most 25), 60 the city (at most 15), 62 the additional data whose 05 is the txid (letters and
-digits, at most 25, or `***` when there is none) and 63 the CRC. Codes whose template carries a
-URL (25: a dynamic charge fetched from the receiver's bank) need a network: not read here.
+Per the "Manual do BR Code" and the "Manual de Padrões para Iniciação do Pix": the Pix template
+(00 the GUI `br.gov.bcb.pix`, 01 the Pix key, 02 an optional description, 99 characters in all;
+PayChat builds it at 26, and reads it from whichever of 26-51 carries the GUI), 52 the category
+code 0000, 53 the currency 986, 54 the amount (optional, at most 13 characters, a dot before the
+cents), 58 the country BR, 59 the receiver's name (at most 25), 60 the city (at most 15), 62 the
+additional data whose 05 is the txid (letters and digits, at most 25, or `***` when there is
+none) and 63 the CRC. Codes whose template carries a URL (25: a dynamic charge fetched from the
+receiver's bank) need a network: not read here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from payments.paycodes import emv
 from payments.paycodes.model import PayCode, Unreadable, amount_text, read_amount
 
 GUI = "br.gov.bcb.pix"
-TEMPLATE = "26"
+TEMPLATE = "26"  # where PayChat builds its own codes' account (read from any of 26-51)
 NAME_LIMIT = 25
 CITY_LIMIT = 15
 TXID_LIMIT = 25
@@ -79,16 +80,18 @@ def build(
 
 
 def parse(top: list[tuple[str, str]]) -> PayCode | Unreadable:
-    """The fields of a BR Code whose CRC was checked (`emv.read`) → what it asks."""
+    """The fields of a BR Code whose CRC was checked (`emv.read`) → what it asks. The Pix
+    template is found by its GUI in any of 26-51: other apps' codes put it elsewhere than 26."""
     found = dict(top)
-    sub = emv.account(top, TEMPLATE, GUI)
-    if isinstance(sub, Unreadable):
-        return sub
+    account = emv.account(top, GUI)
+    if isinstance(account, Unreadable):
+        return account
+    tag, sub = account
     if "25" in sub and "01" not in sub:
-        return Unreadable("unsupported", "a dynamic Pix code (26/25: a URL)")
+        return Unreadable("unsupported", f"a dynamic Pix code ({tag}/25: a URL)")
     key = sub.get("01", "")
     if not valid_key(key):
-        return Unreadable("invalid", "26/01: not a Pix key")
+        return Unreadable("invalid", f"{tag}/01: not a Pix key")
     if found.get("53") != "986" or found.get("58") != "BR":
         return Unreadable("invalid", "53/58: not Brazilian reais in BR")
     name, city = found.get("59", ""), found.get("60", "")

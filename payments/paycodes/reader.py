@@ -24,8 +24,11 @@ def read(text: str) -> PayCode | Unreadable:
     top = emv.read(text)
     if isinstance(top, Unreadable):
         return top
-    templates = {tag: value for tag, value in top if "26" <= tag <= "51"}
-    for value in templates.values():
+    # The first merchant account template naming a scheme read here decides which: the scheme's
+    # parser then finds its own template wherever it is (an SGQR carries several schemes).
+    for tag, value in top:
+        if not emv.is_account(tag):
+            continue
         sub = emv.fields(value)
         gui = dict(sub).get("00", "").lower() if not isinstance(sub, Unreadable) else ""
         if gui == pix.GUI:
