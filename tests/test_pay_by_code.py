@@ -128,6 +128,49 @@ async def test_a_re_signed_code_with_another_amount_or_payee_is_refused(world: W
     assert (request.status, payment) == ("open", None)
 
 
+def _as_sgqr(code: str, paynow_at: str | None) -> str:
+    """An SGQR PayNow code rewritten as a consolidated SGQR, as a hawker's printed label carries
+    several schemes: NETS at 26, GrabPay at 27, the PayNow template moved to `paynow_at` (left out
+    when None), the SGQR id at 51; the CRC made right."""
+    top = dict(emv.read(code))  # type: ignore[arg-type]
+    paynow = top.pop("26")
+    top.pop("63")
+    top["26"] = "".join(emv.field(t, v) for t, v in (("00", "SG.COM.NETS"), ("01", "2302000001")))
+    top["27"] = "".join(emv.field(t, v) for t, v in (("00", "COM.GRAB"), ("01", "A93FO3230Q")))
+    top["51"] = "".join(emv.field(t, v) for t, v in (("00", "SG.SGQR"), ("01", "200103ABC")))
+    if paynow_at is not None:
+        top[paynow_at] = paynow
+    return emv.close("".join(emv.field(t, top[t]) for t in sorted(top)))
+
+
+async def test_an_sgqr_with_paynow_among_other_schemes_pays_its_request(world: World) -> None:
+    """The customer's bank app finds PayNow in whichever template carries SG.PAYNOW: the link's
+    code with PayNow at 33 beside other schemes pays the link, once; without a PayNow template
+    the same code is refused as a kind PayChat does not pay, and nothing is charged."""
+    rid, code = await _link(world, "SG")
+    sim = world.sim
+    before = len(sim.events)
+    await sim.pay_code("buyer", _as_sgqr(code, None))
+    assert keys(sim, "buyer", before) == ["code.refused"]
+    assert "not one PayChat pays" in sim.events[-1].text
+    assert await world.store.run(lambda tx: tx.payment_for_request(rid)) is None
+
+    before = len(sim.events)
+    await sim.pay_code("buyer", _as_sgqr(code, "33"))
+    assert keys(sim, "buyer", before) == ["pay.choose_method"]
+    assert "PayNow QR read" in sim.events[-1].text
+    await sim.tap("buyer", label="PayNow · +65 9123 4567")
+    await sim.pin("buyer", "2580")
+    assert "pay.succeeded" in keys(sim, "buyer", before)
+    assert "pay.received" in keys(sim, "shop", before)
+    request, payment = await world.store.run(
+        lambda tx: (tx.request(rid), tx.payment_for_request(rid))
+    )
+    assert request is not None
+    assert payment is not None
+    assert (request.status, payment.amount) == ("paid", request.amount)
+
+
 async def test_only_customers_pay_by_code(world: World) -> None:
     _, code = await _link(world, "IN")
     before = len(world.sim.events)
