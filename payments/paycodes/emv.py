@@ -76,7 +76,7 @@ def fields(text: str) -> list[tuple[str, str]] | Unreadable:
 def is_account(tag: str) -> bool:
     """Whether `tag` is a merchant account information template: EMVCo leaves ids 26-51 to
     payment schemes, each template naming its scheme by the GUI in its 00, at whichever id the
-    code's maker chose (SGQR codes carry several schemes, PayNow's rarely at 26)."""
+    code's maker chose (a consolidated SGQR carries several schemes, PayNow not always at 26)."""
     return "26" <= tag <= "51"
 
 
