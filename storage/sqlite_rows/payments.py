@@ -90,6 +90,12 @@ _REFUND = (
     f"SELECT {columns(_refund, 'r', currency='p')} FROM refunds r "
     "JOIN payments p ON p.id = r.payment_id"
 )
+_REFUND_AT = (  # and when it was asked for
+    f"SELECT {columns(_refund, 'r', currency='p')}, r.created_at FROM refunds r "
+    "JOIN payments p ON p.id = r.payment_id"
+)
+# A party's payments (as `p`): those it paid and those paid to its requests.
+_PAYMENTS_OF = "(p.customer_id=? OR p.request_id IN (SELECT id FROM requests WHERE business_id=?))"
 
 
 class SqlitePaymentRows(SqliteRows):
@@ -235,3 +241,23 @@ class SqlitePaymentRows(SqliteRows):
     def refund(self, refund_id: str) -> Refund | None:
         row = self._one(_REFUND + " WHERE r.id=?", refund_id)
         return None if row is None else _refund(*row)
+
+    def refunds_for(
+        self, user_id: str, limit: int = 10, offset: int = 0
+    ) -> list[tuple[Refund, datetime]]:
+        rows = self.c.execute(
+            _REFUND_AT + " WHERE " + _PAYMENTS_OF + " "
+            "ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?",
+            (user_id, user_id, limit, offset),
+        )
+        return [(_refund(*row[:-1]), from_iso(row[-1])) for row in rows]
+
+    def history_counts(self, user_id: str) -> tuple[int, int, int]:
+        requests, payments, refunds = self.c.execute(
+            "SELECT (SELECT COUNT(*) FROM requests WHERE business_id=? OR customer_id=?), "
+            "(SELECT COUNT(*) FROM payments p WHERE " + _PAYMENTS_OF + "), "
+            "(SELECT COUNT(*) FROM refunds r JOIN payments p ON p.id = r.payment_id "
+            "WHERE " + _PAYMENTS_OF + ")",
+            (user_id, user_id, user_id, user_id, user_id, user_id),
+        ).fetchone()
+        return int(requests), int(payments), int(refunds)
