@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import typing
 from dataclasses import dataclass, field
@@ -17,24 +18,25 @@ import phonenumbers
 
 from bot.runtime import open_engine
 from core.clock import IdSource, SecureIds, SeededIds, VirtualClock
+from core.errors import PayChatError
 from core.settings import Settings
 from payments.rails import Rails
 from payments.rails.base import CALL_NAMES, Fault, Outcome
 from sim.errors import SimError
 from sim.recorder import Recorder
 from sim.scenarios.lint import lint
-from sim.scenarios.loader import Case, Node, ScenarioError, cases, load_yaml
+from sim.scenarios.loader import Case, Node, cases, load_yaml
 from sim.scenarios.runner import DEFAULT_START, Run, StepFailed
 from sim.scenarios.spec import duration
 from sim.scenarios.world import World, seed
 from sim.simulator import Simulator, TapError
-from storage.sqlite import remove_database
 
 ACTIONS = ("text", "tap", "contact", "pin", "link", "code", "biometric")
 OUTCOMES: tuple[str, ...] = typing.get_args(Outcome)
 DECLINE_CODES = ("insufficient_funds", "do_not_honour", "expired_card", "processing_error")
 ROLES = ("", "customer", "business")  # "": not registered, onboards in the chat
 _LONGEST_ADVANCE = timedelta(days=366)
+log = logging.getLogger("paychat.web")
 
 
 class BadInput(SimError):
@@ -77,27 +79,18 @@ class WebSession:
         self._opened: contextlib.AsyncExitStack | None = None
         self.recorder: Recorder | None = None
         self._world: World | None = None
+        # Where the world being shown lives: the `--db` file, or memory for a loaded scenario's.
+        self.where = str(db)
 
     # -- opening and closing ----------------------------------------------------------------
     async def open(self, start: datetime | None = None, ids: IdSource | None = None) -> None:
         """Open the engine on `db`. Random ids by default, as `paychat chat`: a database
         reopened holds earlier sessions' ids and a seeded source would draw them again."""
         clock = VirtualClock(start or datetime.now(UTC).replace(microsecond=0))
-        ids = ids or SecureIds()
-        rails = Rails.simulated()
-        stack = contextlib.AsyncExitStack()
-        async with contextlib.AsyncExitStack() as failing:
-            failing.push_async_exit(stack)
-            engine = await stack.enter_async_context(
-                open_engine(self.settings, str(self.db), clock=clock, ids=ids, rails=rails)
-            )
-            sim = Simulator(engine, engine.outbox, clock, rails)
-            # Attached before any party joins, so the export holds the whole session.
-            self.recorder = Recorder(sim, name="Recorded in paychat web", tags=("recorded", "web"))
-            await sim.settle()  # what an earlier process had not delivered
-            failing.pop_all()
-        self._opened = stack
-        self._world = World(sim, engine, engine.store, clock, ids, rails, self.settings)
+        self._opened, self._world, self.recorder = await _open_world(
+            self.settings, str(self.db), clock, ids or SecureIds()
+        )
+        self.where = str(self.db)
 
     async def close(self) -> None:
         if self._opened is not None:
@@ -276,25 +269,41 @@ class WebSession:
 
     # -- scenarios --------------------------------------------------------------------------
     async def load_scenario(self, path: Path) -> None:
-        """Start a fresh world (the database file deleted and created again) with the
-        scenario's clock, seed, parties and `given`; its steps then play one by one."""
+        """Build the scenario's world (its clock, seed, parties and `given`) beside the one
+        shown, and only once it stands swap it in and close the old one; a scenario that does
+        not lint or cannot be set up is refused and the world shown stays as it was. A loaded
+        scenario's world is held in memory, as `paychat test` holds it: the `--db` file is
+        closed, never deleted, and a later start opens it again. Its steps then play one by
+        one."""
         doc, case, lines = read_scenario(path)
         start = datetime.fromisoformat(str((doc.get("clock") or {}).get("start", DEFAULT_START)))
         async with self._changing():
-            await self.close()
-            remove_database(str(self.db))
-            await self.open(start, SeededIds(int(doc.get("seed", 0))))
-            run = Run(self.world, doc, case)
-            self.playback = None
-            try:
-                await run.seed()
-            except ScenarioError as exc:
-                raise BadInput(str(exc)) from None
+            opened, world, recorder = await _open_world(
+                self.settings, ":memory:", VirtualClock(start), SeededIds(int(doc.get("seed", 0)))
+            )
+            async with contextlib.AsyncExitStack() as failing:
+                failing.push_async_exit(opened)
+                run = Run(world, doc, case)
+                try:
+                    await run.seed()
+                except PayChatError as exc:  # ScenarioError, with file:line, or a rail's refusal
+                    raise BadInput(f"the scenario cannot be set up: {exc}") from None
+                except Exception as exc:  # a `given` value no check foresaw: said, and logged
+                    log.exception("setting up %s failed", path)
+                    raise BadInput(
+                        f"{path}: the scenario cannot be set up ({type(exc).__name__}: {exc})"
+                    ) from None
+                failing.pop_all()
+            earlier = self._opened
+            self._opened, self._world, self.recorder = opened, world, recorder
+            self.where = f"in memory: the world of {path.name} ({self.db} is kept as it was)"
             steps = list(doc.get("steps") or [])
             results = [
                 StepResult(n, s.line, _source(lines, s.line)) for n, s in enumerate(steps, 1)
             ]
             self.playback = Playback(path, case.id, run, steps, results)
+            if earlier is not None:
+                await earlier.aclose()
 
     async def play(self, all_steps: bool = False) -> None:
         async with self._changing():
@@ -324,6 +333,26 @@ class WebSession:
         except SimError as exc:  # a scenario error found only as it runs (an include)
             result.status, result.problem = "failed", str(exc)
         result.seen = list(range(before, len(self.sim.events)))
+
+
+async def _open_world(
+    settings: Settings, db: str, clock: VirtualClock, ids: IdSource
+) -> tuple[contextlib.AsyncExitStack, World, Recorder]:
+    """An engine on `db` with its Simulator and recorder; the stack closes it. Nothing is left
+    open when opening fails."""
+    rails = Rails.simulated()
+    stack = contextlib.AsyncExitStack()
+    async with contextlib.AsyncExitStack() as failing:
+        failing.push_async_exit(stack)
+        engine = await stack.enter_async_context(
+            open_engine(settings, db, clock=clock, ids=ids, rails=rails)
+        )
+        sim = Simulator(engine, engine.outbox, clock, rails)
+        # Attached before any party joins, so the export holds the whole session.
+        recorder = Recorder(sim, name="Recorded in paychat web", tags=("recorded", "web"))
+        await sim.settle()  # what an earlier process had not delivered
+        failing.pop_all()
+    return stack, World(sim, engine, engine.store, clock, ids, rails, settings), recorder
 
 
 def read_scenario(path: Path) -> tuple[Node, Case, list[str]]:
