@@ -19,6 +19,9 @@ from sim.web.session import DECLINE_CODES, OUTCOMES, ROLES, WebSession
 from storage.rails_rows import TxWithRails
 
 _TOASTS_KEPT = 20  # the newest toasts sent; a page shows those it has not shown yet
+# The newest requests, payments and refunds of each party the state panel lists; the view says
+# how many there are in all, so the page can say "showing 20 of N" rather than hide the rest.
+SHOWN = 20
 
 
 async def build(session: WebSession) -> dict[str, Any]:
@@ -50,7 +53,7 @@ async def build(session: WebSession) -> dict[str, Any]:
         ][-_TOASTS_KEPT:]
         return {
             "version": session.version,
-            "db": str(session.db),
+            "db": session.where,
             "clock": world.clock.now().astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             "phones": phones,
             "toasts": toasts,
@@ -152,6 +155,8 @@ def _state(tx: TxWithRails, names: list[str], markets: dict[str, Any]) -> dict[s
     parties = []
     requests: dict[str, Any] = {}
     payments: dict[str, Any] = {}
+    refunds: dict[str, Any] = {}
+    hidden = []  # per party and table, when it has more than the panel lists
     for name in names:
         user = tx.user(name)
         if user is None:
@@ -173,29 +178,72 @@ def _state(tx: TxWithRails, names: list[str], markets: dict[str, Any]) -> dict[s
                 "pin": pin_text,
             }
         )
-        for r in tx.requests_for(name, limit=20):
-            requests[r.id] = {
-                "id": r.id,
-                "kind": r.kind,
-                "status": r.status,
-                "amount": r.amount.code(),
-                "business": r.business_id,
-                "customer": r.customer_id or "",
-                "expires": r.expires_at.isoformat(sep=" "),
-            }
-        for p in tx.payments_for(name, limit=20):
-            payments[p.id] = {
-                "id": p.id,
-                "request": p.request_id,
-                "status": p.status,
-                "amount": p.amount.code(),
-                "method": p.method_kind,
-                "reason": p.reason or "",
-                "refunded": p.refunded_amount.code() if p.refunded else "",
-            }
+        listed = (
+            _requests(tx, name, requests),
+            _payments(tx, name, payments),
+            _refunds(tx, name, refunds),
+        )
+        for table, shown, total in zip(
+            ("requests", "payments", "refunds"), listed, tx.history_counts(name), strict=True
+        ):
+            if shown < total:
+                hidden.append({"party": name, "table": table, "shown": shown, "total": total})
     return {
         "parties": parties,
         "requests": list(requests.values()),  # each party's newest first
         "payments": list(payments.values()),
+        "refunds": list(refunds.values()),
+        "hidden": hidden,
+        "shown": SHOWN,
         "ledger": "balanced" if ledger.balanced(tx) else "NOT balanced",
     }
+
+
+def _requests(tx: TxWithRails, name: str, out: dict[str, Any]) -> int:
+    found = tx.requests_for(name, limit=SHOWN)
+    for r in found:
+        out[r.id] = {
+            "id": r.id,
+            "kind": r.kind,
+            "status": r.status,
+            "amount": r.amount.code(),
+            "business": r.business_id,
+            "customer": r.customer_id or "",
+            "expires": r.expires_at.isoformat(sep=" "),
+        }
+    return len(found)
+
+
+def _payments(tx: TxWithRails, name: str, out: dict[str, Any]) -> int:
+    found = tx.payments_for(name, limit=SHOWN)
+    for p in found:
+        out[p.id] = {
+            "id": p.id,
+            "request": p.request_id,
+            "status": p.status,
+            "amount": p.amount.code(),
+            "method": p.method_kind,
+            "reason": p.reason or "",
+            "refunded": p.refunded_amount.code() if p.refunded else "",
+        }
+    return len(found)
+
+
+def _refunds(tx: TxWithRails, name: str, out: dict[str, Any]) -> int:
+    """Each refund with who gave it back to whom: the business refunds, the customer receives."""
+    found = tx.refunds_for(name, limit=SHOWN)
+    for refund, at in found:
+        if refund.id in out:
+            continue
+        payment = tx.payment(refund.payment_id)
+        request = tx.request(payment.request_id) if payment is not None else None
+        out[refund.id] = {
+            "id": refund.id,
+            "payment": refund.payment_id,
+            "amount": refund.amount.code(),
+            "status": refund.status,
+            "at": at.isoformat(sep=" "),
+            "business": request.business_id if request is not None else "",
+            "customer": payment.customer_id if payment is not None else "",
+        }
+    return len(found)

@@ -243,6 +243,15 @@ function renderWorld() {
   rows("state-requests", s.requests, (r) => [r.id, r.status, r.amount, r.expires]);
   rows("state-payments", s.payments, (p) =>
     [p.id, p.status + (p.reason ? ` (${p.reason})` : ""), p.amount, p.method, p.refunded]);
+  rows("state-refunds", s.refunds, (r) =>
+    [r.id, r.payment, r.amount, r.status, r.at, `${r.business} → ${r.customer}`]);
+  for (const table of ["requests", "payments", "refunds"]) { // never a silent cut
+    const cut = s.hidden.filter((h) => h.table === table);
+    const note = $(`#hidden-${table}`);
+    note.hidden = !cut.length;
+    note.textContent = cut.map((h) =>
+      `${h.party}: showing the newest ${h.shown} of ${h.total} ${table}`).join("; ");
+  }
   $("#faults").replaceChildren(...view.faults.map((f) =>
     el("li", { text: `${f.call}: ${f.outcome}${f.code ? " " + f.code : ""} ×${f.times}` })));
   const sc = view.scenario;
