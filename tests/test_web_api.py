@@ -9,9 +9,11 @@ import re
 import socket
 import subprocess
 import sys
+import typing
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,3 +198,106 @@ def test_a_scenario_that_does_not_lint_stops_the_start(tmp_path: Path) -> None:
     assert f"{bad}:4: unknown step key 'bob'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "w.db").exists()
+
+
+# Scenarios that lint but cannot be set up: each was found only while seeding the new world,
+# after the old one had been closed and its database deleted (the page was left empty).
+UNSEEDABLE = {
+    "a card that is not a card": (
+        "version: 1\nname: x\nparties:\n"
+        "  asha: {role: customer, phone: '+91 98123 45678'}\n"
+        "given:\n  asha: {pin: '2580', methods: [{card: '4242 4242 4242 4241'}]}\n"
+        "steps:\n  - asha: /start\n",
+        ":6:",
+        "card '4242 4242 4242 4241'",
+    ),
+    "a bank of another market": (
+        "version: 1\nname: x\nparties:\n"
+        "  shop: {role: business, phone: '+91 98765 43210'}\n"
+        "given:\n  shop: {payments: {bank: Itaú}}\n"
+        "steps:\n  - shop: /start\n",
+        ":6:",
+        "'Itaú' is not a bank of India",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(UNSEEDABLE))
+def test_a_scenario_that_cannot_be_set_up_keeps_the_world_as_it_was(
+    web: str, tmp_path: Path, case: str
+) -> None:
+    text, line, says = UNSEEDABLE[case]
+    bad = tmp_path / "unseedable.convo.yaml"
+    bad.write_text(text)
+    before = _world(web)
+    assert before["phones"], "the shared world has Asha in it"
+    status, answer = request(web, "/api/scenario", {"path": str(bad)})
+    assert status == 400
+    assert f"{bad}{line}" in answer["error"]
+    assert says in answer["error"]
+    assert "Traceback" not in answer["error"]
+    assert _world(web) == before
+
+
+def _state(base: str) -> dict[str, Any]:
+    status, view = request(base, "/api/view")
+    assert status == 200
+    return typing.cast(dict[str, Any], view["state"])
+
+
+def test_a_scenario_world_is_swapped_in_whole_and_lists_refunds_and_what_is_not_shown(
+    tmp_path: Path,
+) -> None:
+    with running_web(tmp_path) as base:
+        status, _ = request(base, "/api/parties", {"name": "Ravi", "phone": "+91 99887 76655"})
+        assert status == 200
+        good = ROOT / "tests/scenarios/refunds/full_refund.convo.yaml"
+        status, _ = request(base, "/api/scenario", {"path": str(good)})
+        assert status == 200
+        status, view = request(base, "/api/view")
+        assert [p["name"] for p in view["phones"]] == ["shop", "asha"]
+        assert view["db"].startswith("in memory: the world of full_refund.convo.yaml")
+        assert (tmp_path / "web.db").exists()  # the session's own file is kept, not deleted
+        status, _ = request(base, "/api/scenario/all", {})
+        assert status == 200
+        status, view = request(base, "/api/view")
+        assert {s["status"] for s in view["scenario"]["steps"]} == {"passed"}
+
+        # Each refund is listed: what it returned, of which payment, from whom to whom, when.
+        state = view["state"]
+        (payment,) = state["payments"]
+        (refund,) = state["refunds"]
+        assert refund["id"].startswith("RF-")
+        assert refund == {
+            "id": refund["id"],
+            "payment": payment["id"],
+            "amount": "INR 250.00",
+            "status": "succeeded",
+            "at": view["clock"].removesuffix(" UTC") + "+00:00",
+            "business": "shop",
+            "customer": "asha",
+        }
+        assert state["hidden"] == []
+
+        # A bad file later keeps this world too, its played steps and all.
+        bad = tmp_path / "bad.convo.yaml"
+        bad.write_text(UNSEEDABLE["a bank of another market"][0])
+        before = _world(base)
+        status, answer = request(base, "/api/scenario", {"path": str(bad)})
+        assert status == 400
+        assert "not a bank of India" in answer["error"]
+        assert _world(base) == before
+
+        # More requests than the panel lists: it says how many it leaves out, per party.
+        for _ in range(20):
+            for typed in ("/request", "+91 98123 45678", "10", "tea"):
+                status, _ = request(
+                    base, "/api/act", {"party": "shop", "action": "text", "text": typed}
+                )
+                assert status == 200
+        state = _state(base)
+        assert len(state["requests"]) == state["shown"] == 20
+        assert {(h["party"], h["table"], h["shown"], h["total"]) for h in state["hidden"]} == {
+            ("shop", "requests", 20, 21),
+            ("asha", "requests", 20, 21),
+        }
