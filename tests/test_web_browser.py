@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.web_server import ROOT, running_web
+from tests.web_server import ROOT, request, running_web
 
 CHROMIUM = os.environ.get("PAYCHAT_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -364,6 +364,40 @@ def test_a_failing_step_is_shown_failed_with_why(
     expect(failed.locator(".problem")).to_contain_text("it says menu")
     expect(phone(page, "asha").locator(".check.bad")).not_to_have_count(0)
     shot(page, "09-scenario-failed")
+
+
+def test_a_bad_scenario_keeps_the_page_and_refunds_and_cut_lists_are_shown(
+    browser: Browser, web: str, tmp_path: Path
+) -> None:
+    page = open_page(browser, web)
+    add_party(page, "Ravi", "99887 76655")
+    unseedable = tmp_path / "unseedable.convo.yaml"
+    unseedable.write_text(
+        "version: 1\nname: x\nparties:\n  shop: {role: business, phone: '+91 98765 43210'}\n"
+        "given:\n  shop: {payments: {bank: Itaú}}\nsteps:\n  - shop: /start\n"
+    )
+    page.get_by_label("File").fill(str(unseedable))
+    page.get_by_role("button", name="Load (starts a fresh world)").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"{unseedable}:6:")
+    expect(phone(page, "ravi")).to_be_visible()  # what the tester had is still there
+    expect(page.locator("#scenario")).to_be_hidden()
+
+    page.get_by_label("File").fill("tests/scenarios/refunds/full_refund.convo.yaml")
+    page.get_by_role("button", name="Load (starts a fresh world)").click()
+    page.get_by_role("button", name="Play all").click()
+    refund = page.locator("#state-refunds tbody tr")
+    expect(refund).to_have_count(1)
+    expect(refund).to_contain_text(re.compile(r"RF-\w+\s*TX-\w+\s*INR 250.00\s*succeeded"))
+    expect(refund).to_contain_text("shop → asha")
+    expect(page.locator("#hidden-requests")).to_be_hidden()
+    for _ in range(20):  # more requests than the panel lists, typed through the API
+        for typed in ("/request", "+91 98123 45678", "10", "tea"):
+            request(web, "/api/act", {"party": "shop", "action": "text", "text": typed})
+    expect(page.locator("#hidden-requests")).to_have_text(
+        "shop: showing the newest 20 of 21 requests; asha: showing the newest 20 of 21 requests"
+    )
+    expect(page.locator("#state-requests tbody tr")).to_have_count(20)
+    shot(page, "11-refunds-and-cut-lists")
 
 
 def test_tabs_stay_in_step_a_reload_loses_nothing_and_bad_input_is_said(
