@@ -235,6 +235,33 @@ async def test_a_refund_is_kept_in_the_payments_currency_and_counted_on_it(
     assert paid.refunded == 5_000
 
 
+async def test_a_partys_refunds_are_listed_newest_first_and_counted(parties: Rows) -> None:
+    def seed(tx: PaymentRows) -> None:
+        for n in (1, 2):
+            tx.add_request(_request(n, NOW + timedelta(minutes=n)))
+            tx.add_payment(_payment(n, "succeeded", NOW + timedelta(minutes=n)))
+        tx.add_request(_request(3))  # open: a request, no payment
+        tx.add_refund(Refund("RF-1", "TX-1", _inr(5_000), "succeeded"), NOW + timedelta(hours=1))
+        tx.add_refund(Refund("RF-2", "TX-1", _inr(1_000), "pending"), NOW + timedelta(hours=2))
+        tx.add_refund(Refund("RF-3", "TX-2", _inr(2_000), "failed"), NOW + timedelta(hours=3))
+
+    await parties.run(seed)
+    as_payer = await parties.run(lambda tx: tx.refunds_for("asha"))
+    as_payee = await parties.run(lambda tx: tx.refunds_for("shop"))
+    assert as_payer == as_payee
+    assert [(r.id, r.payment_id, r.amount, r.status, at) for r, at in as_payer] == [
+        ("RF-3", "TX-2", _inr(2_000), "failed", NOW + timedelta(hours=3)),
+        ("RF-2", "TX-1", _inr(1_000), "pending", NOW + timedelta(hours=2)),
+        ("RF-1", "TX-1", _inr(5_000), "succeeded", NOW + timedelta(hours=1)),
+    ]
+    second = await parties.run(lambda tx: tx.refunds_for("shop", limit=1, offset=1))
+    assert [r.id for r, _ in second] == ["RF-2"]
+    assert await parties.run(lambda tx: tx.history_counts("shop")) == (3, 2, 3)
+    assert await parties.run(lambda tx: tx.history_counts("asha")) == (3, 2, 3)
+    assert await parties.run(lambda tx: tx.refunds_for("nobody")) == []
+    assert await parties.run(lambda tx: tx.history_counts("nobody")) == (0, 0, 0)
+
+
 # -- LedgerRows -----------------------------------------------------------------------------------
 async def test_the_ledger_posts_balanced_entries_only(store: Rows) -> None:
     await store.run(
