@@ -301,3 +301,14 @@ def test_a_scenario_world_is_swapped_in_whole_and_lists_refunds_and_what_is_not_
             ("shop", "requests", 20, 21),
             ("asha", "requests", 20, 21),
         }
+
+
+def test_a_scenario_that_cannot_be_set_up_stops_the_start(tmp_path: Path) -> None:
+    bad = tmp_path / "unseedable.convo.yaml"
+    bad.write_text(UNSEEDABLE["a bank of another market"][0])
+    done = _start("--port", "0", "--db", str(tmp_path / "w.db"), "--scenario", str(bad))
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"paychat: the scenario cannot be played: {bad}:6: 'Itaú' is not a bank of India\n"
+    )
+    assert done.stdout == ""

@@ -287,7 +287,7 @@ class WebSession:
                 try:
                     await run.seed()
                 except PayChatError as exc:  # ScenarioError, with file:line, or a rail's refusal
-                    raise BadInput(f"the scenario cannot be set up: {exc}") from None
+                    raise BadInput(str(exc)) from None
                 except Exception as exc:  # a `given` value no check foresaw: said, and logged
                     log.exception("setting up %s failed", path)
                     raise BadInput(
