@@ -22,6 +22,7 @@
         ├── TapError             a tap on a button that is not there
         ├── PathsDisagree        the Telegram runner's two views of a chat differ
         ├── BadInput             a page action `paychat web` cannot do (its HTTP 400)
+        ├── NotRecordable        a session holds what a recorded scenario cannot say
         └── ApiError             the Bot API emulator refuses a call (an HTTP error envelope)
             └── Dropped          a scripted fault: no answer at all, the connection closes
 

@@ -8,6 +8,7 @@
     ├── TapError             a tap on a button that is not there                 (simulator)
     ├── PathsDisagree        the Telegram runner's two views of a chat differ    (simulator)
     ├── BadInput             a page action `paychat web` cannot do (HTTP 400)    (web/session)
+    ├── NotRecordable        a session holds what a recording cannot say         (recorder)
     └── ApiError             the Bot API emulator refuses a call                 (telegram_api)
         └── Dropped          a scripted fault: the connection closes, no answer  (telegram_api)
 

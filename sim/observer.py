@@ -34,6 +34,11 @@ class SimObserver(Protocol):
     def seeded(self, party: str, given: Mapping[str, Any]) -> None:
         """State was seeded for a registered party (the scenario format's `given`)."""
 
+    def language_set(self, party: str, locale: str) -> None:
+        """The party's app language is about to become `locale` (a tester's switch, not the
+        bot's `/language`, which the party does as an action). An observer may refuse with a
+        `SimError`: nothing changes then."""
+
     def acting(self, actions: Sequence[Action]) -> None:
         """Actions about to be delivered: one, or several delivered `together`. Called before
         the engine sees them, while the chats still show what the party acted on."""

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from payments.rails.base import Fault
+from sim.errors import SimError
 from sim.observer import Action
 from sim.simulator import Party, SeenEvent, Simulator, TapError
 
@@ -40,6 +41,12 @@ _REF = re.compile(r"(?<![A-Za-z0-9-])([A-Z]{2,4})-[A-Z0-9]{6,}(?![A-Za-z0-9])")
 _TOKEN = re.compile(r"(?<=start=)[A-Za-z0-9_-]{8,}")
 _CODE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
 _NAMES = {"PR": "req", "TX": "tx", "RF": "rf", "PM": "method"}
+
+
+class NotRecordable(SimError):
+    """Something done in the session that a scenario cannot say, so its replay would differ: the
+    session refuses it (a language switch) or the file is not written (an earlier session's
+    party). The message names the party and what to do instead."""
 
 
 @dataclass
@@ -81,6 +88,7 @@ class Recorder:
         self.given: dict[str, dict[str, Any]] = {}
         self.steps: list[_Step] = []
         self._saved: dict[tuple[str, str], str] = {}  # (party, message ref) -> saved name
+        self._earlier: list[str] = []  # parties a driver brought back from an earlier session
         sim.observe(self)
 
     # -- the observer (sim/observer.py) -----------------------------------------------------
@@ -98,6 +106,28 @@ class Recorder:
                 mine.setdefault("methods", []).extend(value)
             else:
                 mine[key] = value
+
+    def language_set(self, party: str, locale: str) -> None:
+        """A scenario says a party's language once, as its `locale:` in `parties`, which is
+        what its app sends from the start (and a registered party's kept language). So a switch
+        before the party's first action is written there; after it, no step of the format
+        switches an app's language (`/language`, an action, covers an offered language of a
+        registered party), and the switch is refused rather than replayed wrong."""
+        if party not in self.parties:
+            return
+        if self._acted(party):
+            raise NotRecordable(
+                f"{party} has already acted, and a recording can set a party's language only "
+                "before its first action (its locale: in the scenario): switch it before, or "
+                "once signed up type /language, which is recorded as a step"
+            )
+        self.parties[party]["locale"] = locale
+
+    def brought_back(self, party: str) -> None:
+        """`party` is from an earlier session on the same database: what it had before (a PIN,
+        kept only as a hash; its payment methods, whose card numbers are sealed; its payout; its
+        requests and payments) cannot be written as a `given`, so `to_yaml` refuses."""
+        self._earlier.append(party)
 
     def acting(self, actions: Sequence[Action]) -> None:
         written = [(a.party, self._action(a)) for a in actions if a.party in self.parties]
@@ -125,7 +155,15 @@ class Recorder:
 
     # -- writing ----------------------------------------------------------------------------
     def to_yaml(self) -> str:
-        """The session so far as a `*.convo.yaml` (the whole file, as text)."""
+        """The session so far as a `*.convo.yaml` (the whole file, as text). NotRecordable when
+        a party came back from an earlier session (see `brought_back`)."""
+        if self._earlier:
+            raise NotRecordable(
+                f"{', '.join(self._earlier)} came back from an earlier session on this database: "
+                "what they had before it (a PIN, which is kept only as a hash, payment methods, "
+                "payout, earlier requests) cannot be written as a scenario's given, so its replay "
+                "would fail. Export a session whose parties all joined in it (a new --db)."
+            )
         doc: dict[str, Any] = {
             "version": 1,
             "name": self.name,
@@ -147,6 +185,9 @@ class Recorder:
         Path(path).write_text(self.to_yaml(), encoding="utf-8")
 
     # -- helpers ----------------------------------------------------------------------------
+    def _acted(self, party: str) -> bool:
+        return any(who == party for step in self.steps for who, _ in step.actions)
+
     def _party(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         """A party as written: an unregistered one's role is what it chose while onboarding
         (the format wants one; it is not used until then)."""

@@ -312,21 +312,27 @@ class Repl:
         """The party's app language (what an unregistered party is first written in) and, once
         registered, the language kept for them. A language the party's market offers is chosen
         as a person would, with `/language <locale>` (so a recording replays it); any other
-        installed one, the pseudo-locale too, is set directly, for trying it out."""
+        installed one, the pseudo-locale too, is set directly, for trying it out. A direct
+        switch goes through the simulator, so a recorder writes it as the party's `locale:` (or
+        refuses it, after the party's first action, before anything changed)."""
         if locale not in catalog_locales():
             raise ValueError(f"no language {locale!r}; installed: {', '.join(catalog_locales())}")
-        self.sim.parties[party].language = locale
         user_id = self.sim.user_id(party)
-        if self.store is None:
-            return
-        user = await self.store.run(lambda tx: tx.user(user_id))
-        if user is None:
-            pass  # not registered yet: onboarding reads the app's language
-        elif self.world is not None and locale in self.world.settings.languages(user.market):
+        user = None if self.store is None else await self.store.run(lambda tx: tx.user(user_id))
+        offered = (
+            ()
+            if user is None or self.world is None
+            else self.world.settings.languages(user.market)
+        )
+        if locale in offered:
+            # The app's language too, though a registered party reads its kept one.
+            self.sim.parties[party].language = locale
             await self.sim.text(party, f"/language {locale}")
             return
-        else:
+        self.sim.set_language(party, locale)
+        if user is not None and self.store is not None:
             await self.store.run(lambda tx: tx.set_locale(user_id, locale))
+        # (not registered yet: onboarding reads the app's language)
         self.console.print(f"{party} now reads {autonym(locale)} ({locale})", highlight=False)
 
     async def _party(self, name: str) -> str:

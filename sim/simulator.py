@@ -89,6 +89,15 @@ class Simulator:
         for observer in self.observers:
             observer.seeded(party, given)
 
+    def set_language(self, party: str, locale: str) -> None:
+        """Switch the language `party`'s app sends (Telegram's `language_code`), as a tester
+        does with `:lang`. Observers hear it first, so one that cannot keep it (a recorder, once
+        the party has acted) refuses before anything changed."""
+        me = self.parties[party]
+        for observer in self.observers:
+            observer.language_set(party, locale)
+        me.language = locale
+
     def inject(self, call: str, fault: Fault, times: int = 1) -> None:
         """Queue a fault for a simulated rail call (`processor.authorize`, ...)."""
         if self.rails is None:

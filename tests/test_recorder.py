@@ -10,9 +10,11 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from core.settings import Settings
 from sim.recorder import Recorder
@@ -236,3 +238,85 @@ async def test_every_scenario_recorded_as_it_runs_replays_green(
         assert again.passed, f"{path}:\n{again.report}"
         replayed += 1
     assert replayed > 60
+
+
+def _locales(found: dict[str, str]) -> Callable[[World], Awaitable[None]]:
+    """An `after` for run_case: the locale each party's user row was left with, into `found`."""
+
+    async def read(world: World) -> None:
+        for name in world.sim.parties:
+            user = await world.store.run(lambda tx, name=name: tx.user(world.sim.user_id(name)))
+            found[name] = user.locale if user else ""
+
+    return read
+
+
+async def test_a_language_switched_before_a_party_acts_is_replayed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`:lang` before a party's first action: an unregistered party's app language (Hindi, kept
+    when it signs up) and a registered party's language its market does not offer (the
+    pseudo-locale) are written as their `locale:`; a language the market offers, for a
+    registered party, is the `/language` step it was typed as. The replay, on both transports,
+    leaves each party in the language the session did."""
+    recording = tmp_path / "lang.convo.yaml"
+    chat = Piped("--fresh", "--db", str(tmp_path / "chat.db"), "--record", str(recording))
+    chat.send(
+        ":new asha +919812345678 Asha",
+        ":lang hi",
+        "/start",
+        ":tap customer",
+        ":contact",
+        "Asha",
+        ":party shop business +919876543210 Chai Point",
+        ":lang en_XA",
+        "/help",
+        ":party ravi customer +919812345679 Ravi",
+        ":lang bn",
+    )
+    status, _, err = chat.finish()
+    assert status == 0, err
+    parties = yaml.safe_load(recording.read_text(encoding="utf-8"))["parties"]
+    assert parties["asha"]["locale"] == "hi"
+    assert parties["shop"]["locale"] == "en_XA"
+    assert parties["ravi"]["locale"] == "en"  # switched by its /language step
+    assert "- ravi: /language bn" in recording.read_text(encoding="utf-8")
+    for via in ("simulator", "telegram"):
+        replayed = paychat("test", "--via", via, str(recording))
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        found: dict[str, str] = {}
+        result = await run_case(cases(recording)[0], settings, via=via, after=_locales(found))
+        assert result.passed, result.report
+        assert found == {"asha": "hi", "shop": "en_XA", "ravi": "bn"}, via
+
+
+def test_a_language_switch_after_a_party_acted_is_refused_while_recording(
+    tmp_path: Path,
+) -> None:
+    """A scenario cannot switch an app's language mid-session: the switch is refused (the line
+    is reported, the party keeps its language) rather than recorded as a file that replays in
+    another language; the rest of the session is recorded and replays."""
+    recording = tmp_path / "late.convo.yaml"
+    chat = Piped("--fresh", "--db", str(tmp_path / "chat.db"), "--record", str(recording))
+    chat.send(":new asha +919812345678 Asha", "/start", ":lang hi", ":tap customer")
+    status, _, err = chat.finish()
+    assert status == 2
+    assert err.splitlines()[0] == (
+        "<stdin>:3: asha has already acted, and a recording can set a party's language only "
+        "before its first action (its locale: in the scenario): switch it before, or once signed "
+        "up type /language, which is recorded as a step"
+    )
+    assert yaml.safe_load(recording.read_text(encoding="utf-8"))["parties"]["asha"]["locale"] == (
+        "en"
+    )
+    replayed = paychat("test", "--via", "simulator", str(recording))
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+
+
+def test_without_a_recording_a_late_language_switch_is_kept(tmp_path: Path) -> None:
+    """Only a recording refuses it: a plain session switches the app's language at any time."""
+    chat = Piped("--fresh", "--db", str(tmp_path / "chat.db"))
+    chat.send(":new asha +919812345678 Asha", "/start", ":lang hi")
+    status, out, err = chat.finish()
+    assert status == 0, err
+    assert "asha now reads" in out
