@@ -23,7 +23,7 @@ from core.settings import Settings
 from payments.rails import Rails
 from payments.rails.base import CALL_NAMES, Fault, Outcome
 from sim.errors import SimError
-from sim.recorder import Recorder
+from sim.recorder import NotRecordable, Recorder
 from sim.scenarios.lint import lint
 from sim.scenarios.loader import Case, Node, cases, load_yaml
 from sim.scenarios.runner import DEFAULT_START, Run, StepFailed
@@ -176,6 +176,9 @@ class WebSession:
                     role=earlier.role,
                     registered=True,
                 )
+                if self.recorder is not None:
+                    # What it had before this session is not in the recording: export refuses.
+                    self.recorder.brought_back(key)
                 await sim.settle()
                 return key
             if any(_digits(p.phone) == _digits(e164) for p in sim.parties.values()):
@@ -265,7 +268,10 @@ class WebSession:
         async with self._lock:
             if self.recorder is None or not self.sim.parties:
                 raise BadInput("nothing to export yet: add a party or load a scenario")
-            return self.recorder.to_yaml()
+            try:
+                return self.recorder.to_yaml()
+            except NotRecordable as exc:
+                raise BadInput(f"cannot export: {exc}") from None
 
     # -- scenarios --------------------------------------------------------------------------
     async def load_scenario(self, path: Path) -> None:
