@@ -88,7 +88,7 @@ class Recorder:
         self.given: dict[str, dict[str, Any]] = {}
         self.steps: list[_Step] = []
         self._saved: dict[tuple[str, str], str] = {}  # (party, message ref) -> saved name
-        self._earlier: list[str] = []  # parties a driver brought back from an earlier session
+        self._earlier: dict[str, list[str]] = {}  # party from an earlier session -> held
         sim.observe(self)
 
     # -- the observer (sim/observer.py) -----------------------------------------------------
@@ -123,11 +123,11 @@ class Recorder:
             )
         self.parties[party]["locale"] = locale
 
-    def brought_back(self, party: str) -> None:
-        """`party` is from an earlier session on the same database: what it had before (a PIN,
-        kept only as a hash; its payment methods, whose card numbers are sealed; its payout; its
-        requests and payments) cannot be written as a `given`, so `to_yaml` refuses."""
-        self._earlier.append(party)
+    def brought_back(self, party: str, held: Sequence[str]) -> None:
+        """`party` is from an earlier session on the same database and `held` what it had from
+        then that no `given` can be written from (a PIN, kept only as a hash; sealed card
+        numbers; requests): `to_yaml` refuses, naming the party and what it held."""
+        self._earlier[party] = list(held)
 
     def acting(self, actions: Sequence[Action]) -> None:
         written = [(a.party, self._action(a)) for a in actions if a.party in self.parties]
@@ -158,11 +158,11 @@ class Recorder:
         """The session so far as a `*.convo.yaml` (the whole file, as text). NotRecordable when
         a party came back from an earlier session (see `brought_back`)."""
         if self._earlier:
+            had = ", ".join(f"{who} ({'; '.join(what)})" for who, what in self._earlier.items())
             raise NotRecordable(
-                f"{', '.join(self._earlier)} came back from an earlier session on this database: "
-                "what they had before it (a PIN, which is kept only as a hash, payment methods, "
-                "payout, earlier requests) cannot be written as a scenario's given, so its replay "
-                "would fail. Export a session whose parties all joined in it (a new --db)."
+                f"{had} came back from an earlier session on this database, and a scenario's "
+                "given cannot be written from that, so its replay would fail: export a session "
+                "whose parties joined in it or came back with only their sign-up (a new --db)"
             )
         doc: dict[str, Any] = {
             "version": 1,

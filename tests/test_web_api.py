@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.web_server import ROOT, request, running_web
 
@@ -101,37 +102,55 @@ def test_nothing_to_export_before_a_party_joins(tmp_path: Path) -> None:
     assert answer == {"error": "nothing to export yet: add a party or load a scenario"}
 
 
-def test_a_party_from_an_earlier_session_is_named_when_the_export_refuses(
+def test_a_party_back_from_an_earlier_session_exports_only_what_can_replay(
     tmp_path: Path,
 ) -> None:
-    """A party brought back from the database of an earlier session had a PIN (kept only as a
-    hash), methods and requests no scenario's `given` can hold, so its replay would fail: the
-    export says so, naming it. Parties who joined in this session still export."""
-    with running_web(tmp_path) as base:
-        status, _ = request(
-            base,
-            "/api/parties",
-            {"name": "Asha", "phone": "98123 45678", "country": "IN", "role": "customer"},
-        )
-        assert status == 200
+    """A party brought back from the database of an earlier session with only its sign-up
+    exports as the registered party it is, and the file replays; one that had a PIN (kept only
+    as a hash) and a card (sealed) cannot be written as a `given`: the export refuses, naming
+    the party and what it had."""
+    seeded = tmp_path / "seeded.convo.yaml"
+    seeded.write_text(
+        "version: 1\nname: an earlier session\nparties:\n"
+        "  asha: {role: customer, phone: '+91 98123 45678', name: Asha}\n"
+        "  ravi: {role: customer, phone: '+91 99887 76655', name: Ravi, locale: hi}\n"
+        "given:\n  asha: {pin: '2580', methods: [{card: '4242 4242 4242 4242'}]}\n"
+        "steps:\n  - note: seeded\n",
+        encoding="utf-8",
+    )
+    with running_web(tmp_path, "--scenario", str(seeded)):
+        pass  # the earlier session: its parties are in web.db
     with running_web(tmp_path) as base:  # the same database, a new session
-        status, _ = request(
-            base, "/api/parties", {"name": "Ravi", "phone": "99887 76655", "country": "IN"}
-        )
-        assert status == 200
+        for name, phone in (("Ravi", "99887 76655"), ("Kiran", "99887 76611")):
+            body = {"name": name, "phone": phone, "country": "IN"}
+            assert request(base, "/api/parties", body)[0] == 200
+        start = {"party": "ravi", "action": "text", "text": "/start"}
+        assert request(base, "/api/act", start)[0] == 200
         with urllib.request.urlopen(base + "/api/export", timeout=60) as answer:
-            assert "ravi:" in answer.read().decode()  # only new parties: it exports
-        status, _ = request(
-            base, "/api/parties", {"name": "Asha", "phone": "98123 45678", "country": "IN"}
-        )
-        assert status == 200  # brought back
+            exported = answer.read().decode()
+        body = {"name": "Asha", "phone": "98123 45678", "country": "IN"}
+        assert request(base, "/api/parties", body)[0] == 200  # brought back
         status, answer = request(base, "/api/export")
     assert status == 400
-    assert answer["error"].startswith(
-        "cannot export: asha came back from an earlier session on this database: what they had "
-        "before it (a PIN, which is kept only as a hash, payment methods, payout, earlier "
-        "requests) cannot be written as a scenario's given"
+    assert answer["error"] == (
+        "cannot export: asha (a PIN, kept only as a hash; payment methods) came back from an "
+        "earlier session on this database, and a scenario's given cannot be written from that, "
+        "so its replay would fail: export a session whose parties joined in it or came back "
+        "with only their sign-up (a new --db)"
     )
+    ravi = yaml.safe_load(exported)["parties"]["ravi"]
+    assert ravi == {"role": "customer", "phone": "+919988776655", "name": "Ravi", "locale": "hi"}
+    replay = tmp_path / "exported.convo.yaml"
+    replay.write_text(exported, encoding="utf-8")
+    replayed = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "test", str(replay)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
 
 
 def test_a_body_that_is_not_json_is_refused(web: str) -> None:

@@ -12,6 +12,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import phonenumbers
@@ -30,6 +31,7 @@ from sim.scenarios.runner import DEFAULT_START, Run, StepFailed
 from sim.scenarios.spec import duration
 from sim.scenarios.world import World, seed
 from sim.simulator import Simulator, TapError
+from sim.web.earlier import held
 
 ACTIONS = ("text", "tap", "contact", "pin", "link", "code", "biometric")
 OUTCOMES: tuple[str, ...] = typing.get_args(Outcome)
@@ -168,6 +170,7 @@ class WebSession:
                 raise BadInput(f"there is already a party called {key!r}")
             earlier = await self.world.store.run(lambda tx: tx.user(key))
             if earlier is not None:
+                had = await self.world.store.run(partial(held, user=earlier))
                 sim.add_party(
                     key,
                     earlier.name,
@@ -176,9 +179,9 @@ class WebSession:
                     role=earlier.role,
                     registered=True,
                 )
-                if self.recorder is not None:
-                    # What it had before this session is not in the recording: export refuses.
-                    self.recorder.brought_back(key)
+                if self.recorder is not None and had:
+                    # What it had before this session cannot be recorded: export refuses.
+                    self.recorder.brought_back(key, had)
                 await sim.settle()
                 return key
             if any(_digits(p.phone) == _digits(e164) for p in sim.parties.values()):
