@@ -79,13 +79,19 @@ def paychat(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def recording_chat(tmp_path: Path, name: str) -> tuple[Piped, Path]:
+    """`paychat chat --fresh --record TMP/NAME.convo.yaml` on a pipe, and that file."""
+    recording = tmp_path / f"{name}.convo.yaml"
+    chat = Piped("--fresh", "--db", str(tmp_path / "chat.db"), "--record", str(recording))
+    return chat, recording
+
+
 def record_a_session(tmp_path: Path) -> Path:
     """A business that signs up and sets up payments by SMS code, a seeded customer, a request
     paid after an injected decline, a refund by the payment's id, an hour later a payment link
     opened by the customer: every value that differs per run is read back from the session's
     own answers, as a person at the terminal would."""
-    recording = tmp_path / "session.convo.yaml"
-    chat = Piped("--fresh", "--db", str(tmp_path / "chat.db"), "--record", str(recording))
+    chat, recording = recording_chat(tmp_path, "session")
     chat.send(
         ":new shop +919876543210 Chai Point",
         "/start",
@@ -259,8 +265,7 @@ async def test_a_language_switched_before_a_party_acts_is_replayed(
     pseudo-locale) are written as their `locale:`; a language the market offers, for a
     registered party, is the `/language` step it was typed as. The replay, on both transports,
     leaves each party in the language the session did."""
-    recording = tmp_path / "lang.convo.yaml"
-    chat = Piped("--fresh", "--db", str(tmp_path / "chat.db"), "--record", str(recording))
+    chat, recording = recording_chat(tmp_path, "lang")
     chat.send(
         ":new asha +919812345678 Asha",
         ":lang hi",
@@ -296,8 +301,7 @@ def test_a_language_switch_after_a_party_acted_is_refused_while_recording(
     """A scenario cannot switch an app's language mid-session: the switch is refused (the line
     is reported, the party keeps its language) rather than recorded as a file that replays in
     another language; the rest of the session is recorded and replays."""
-    recording = tmp_path / "late.convo.yaml"
-    chat = Piped("--fresh", "--db", str(tmp_path / "chat.db"), "--record", str(recording))
+    chat, recording = recording_chat(tmp_path, "late")
     chat.send(":new asha +919812345678 Asha", "/start", ":lang hi", ":tap customer")
     status, _, err = chat.finish()
     assert status == 2

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.web_server import ROOT, request, running_web
+from tests.web_server import replay as replay_scenario
 
 STATIC = ROOT / "sim" / "web" / "static"
 
@@ -142,14 +143,7 @@ def test_a_party_back_from_an_earlier_session_exports_only_what_can_replay(
     assert ravi == {"role": "customer", "phone": "+919988776655", "name": "Ravi", "locale": "hi"}
     replay = tmp_path / "exported.convo.yaml"
     replay.write_text(exported, encoding="utf-8")
-    replayed = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "test", str(replay)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    replayed = replay_scenario(replay)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
 
 

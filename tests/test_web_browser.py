@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.web_server import ROOT, request, running_web
+from tests.web_server import replay as replay_scenario
 
 CHROMIUM = os.environ.get("PAYCHAT_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -251,13 +250,7 @@ def test_the_whole_story_by_tapping_and_typing(browser: Browser, web: str, tmp_p
     assert found[1] not in text  # the SMS code is captured, not written
     for key in ("setup.done", "pin.set", "methods.added", "pay.succeeded", "request.paid"):
         assert f"says: {key}" in text  # the whole story, asserted by message key
-    replay = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "test", str(recorded)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    replay = replay_scenario(recorded)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "1 passed" in replay.stdout
 

@@ -79,3 +79,15 @@ def request(
             return answer.status, json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
+
+
+def replay(path: Path) -> subprocess.CompletedProcess[str]:
+    """`paychat test PATH` as a subprocess (an exported session must replay green)."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", "test", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
