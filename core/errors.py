@@ -23,6 +23,7 @@
         ├── PathsDisagree        the Telegram runner's two views of a chat differ
         ├── BadInput             a page action `paychat web` cannot do (its HTTP 400)
         ├── NotRecordable        a session holds what a recorded scenario cannot say
+        ├── SlowPattern          a scenario's regex did not finish within its time limit
         └── ApiError             the Bot API emulator refuses a call (an HTTP error envelope)
             └── Dropped          a scripted fault: no answer at all, the connection closes
 

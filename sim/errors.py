@@ -9,6 +9,7 @@
     ├── PathsDisagree        the Telegram runner's two views of a chat differ    (simulator)
     ├── BadInput             a page action `paychat web` cannot do (HTTP 400)    (web/session)
     ├── NotRecordable        a session holds what a recording cannot say         (recorder)
+    ├── SlowPattern          a scenario's regex did not finish in time           (patterns)
     └── ApiError             the Bot API emulator refuses a call                 (telegram_api)
         └── Dropped          a scripted fault: the connection closes, no answer  (telegram_api)
 

@@ -244,7 +244,8 @@ class Repl:
         elif name == "tap":
             await self.tap(args[0])
         elif name == "contact":
-            await sim.share_contact(me, args[0] if args else None)
+            # A number as people write it: `:contact +91 98123 45678` is one number.
+            await sim.share_contact(me, " ".join(args) if args else None)
         elif name == "pin":
             await sim.pin(me, args[0])
         elif name == "link":

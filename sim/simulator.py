@@ -9,7 +9,6 @@ matches strictly.
 from __future__ import annotations
 
 import itertools
-import re
 import secrets
 from datetime import timedelta
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from core.messages import Button, Inbound, InboundKind, Outbound
 from core.refs import InboundMessage
 from payments.rails import Rails
 from payments.rails.base import Fault
+from sim import patterns
 from sim.errors import SimError
 from sim.observer import Action, SimObserver
 from sim.seen import ChatMessage as ChatMessage
@@ -312,7 +312,7 @@ class Simulator:
             if label is not None:
                 return b.label == label
             if label_regex is not None:
-                return re.search(label_regex, b.label) is not None
+                return patterns.search(label_regex, b.label) is not None
             return label_contains is not None and label_contains in b.label
 
         messages = [m for m in reversed(self.parties[party].chat) if m.from_bot and not m.deleted]

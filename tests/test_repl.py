@@ -56,6 +56,17 @@ async def test_a_person_onboards_two_parties_in_the_simulator(world: World) -> N
     assert await world.store.run(lambda tx: tx.user("asha")) is not None
 
 
+async def test_a_contact_is_shared_as_people_write_numbers(world: World) -> None:
+    """`:contact +91 98123 45678` is one number (it was read as "+91" and refused)."""
+    out = io.StringIO()
+    repl = Repl(world.sim, Console(file=out, width=120))
+    for line in (":new asha +919812345678 Asha", "/start", ":tap customer"):
+        await repl.line(line)
+    await repl.line(":contact +91 98123 45678")
+    assert "All set, Asha!" in out.getvalue()
+    assert repl.bad_lines == 0
+
+
 async def test_lang_switches_a_partys_language(world: World) -> None:
     out = io.StringIO()
     repl = Repl(world.sim, Console(file=out, width=200), world.store, world=world)

@@ -8,7 +8,6 @@ An unknown key is never ignored: the runner reads only the keys it knows, so a t
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from bot.catalogs import catalog_locales
 from bot.render import template_keys
 from payments.rails.base import CALL_NAMES
+from sim import patterns
 from sim.scenarios.loader import Node, NodeList, ScenarioError, load_yaml, where
 from sim.scenarios.spec import (
     ACTION_KEYS,
@@ -260,11 +260,8 @@ class Linter:
         labels = len(LABELS & set(spec))
         if labels > 1 or (labels == 0 and set(spec) <= BUTTON_KEYS):  # a typo is said above
             self.fail(spec, f"{what}: a button names one of {', '.join(sorted(LABELS))}", parent)
-        if "label_regex" in spec:
-            try:
-                re.compile(str(spec["label_regex"]))
-            except re.error as exc:
-                self.fail(spec, f"{what}: label_regex: {exc}", parent)
+        if "label_regex" in spec and (why := patterns.problem(str(spec["label_regex"]))):
+            self.fail(spec, f"{what}: label_regex: {why}", parent)
 
     def _expect(self, expect: Any, step: Node, known: set[str]) -> None:
         if not isinstance(expect, dict):
@@ -323,10 +320,10 @@ class Linter:
                     self._button(spec, "buttons_include", matcher)
         self._vars({k: v for k, v in matcher.items() if k != "regex"}, known, node=parent)
         if "regex" in matcher:
-            try:
-                known.update(re.compile(str(matcher["regex"])).groupindex)
-            except re.error as exc:
-                self.fail(matcher, f"regex: {exc}", parent)
+            if why := patterns.problem(str(matcher["regex"])):
+                self.fail(matcher, f"regex: {why}", parent)
+            else:
+                known.update(patterns.names(str(matcher["regex"])))
         if "save" in matcher:
             known.add(str(matcher["save"]))
 
@@ -351,6 +348,10 @@ class Linter:
         target = written.resolve()
         if target in chain:
             self.fail(step, "include cycle: " + " -> ".join(p.name for p in [*chain, target]))
+            return
+        if len(chain) > MAX_INCLUDE_DEPTH:
+            # Far past any real scenario, and before Python's own recursion limit.
+            self.fail(step, f"includes nest more than {MAX_INCLUDE_DEPTH} deep")
             return
         try:
             partial = self.load(written)
@@ -499,6 +500,7 @@ def _count(value: object) -> bool:
 # changed (`load_yaml` gives the same object for the same text).
 _LINTED: dict[Path, tuple[list[tuple[Path, object]], list[ScenarioError]]] = {}
 _LINTED_KEPT = 4096
+MAX_INCLUDE_DEPTH = 50
 
 
 @cache

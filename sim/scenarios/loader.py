@@ -55,6 +55,20 @@ class ScenarioError(SimError):
 _SafeLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, file: str) -> Any:
+    """A value, refused when it was made already: only an alias (`*name`) comes back to a
+    node. A few nested anchors expand to billions of values (the "billion laughs"), which a
+    run would walk for hours; a scenario writes its values out."""
+    if node in loader.constructed_objects:
+        raise ScenarioError(
+            file,
+            node.start_mark.line + 1,
+            "this value (&anchor) is used again by an alias (*anchor): anchors and aliases are "
+            "not supported, write the value out",
+        )
+    return loader.construct_object(node, deep=True)
+
+
 def _loader(file: str) -> type[yaml.SafeLoader]:
     class Loader(_SafeLoader):  # type: ignore[misc]  # a base picked at import time
         pass
@@ -68,13 +82,13 @@ def _loader(file: str) -> type[yaml.SafeLoader]:
             # as the boolean true.
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ScenarioError(file, key_node.start_mark.line + 1, "a key must be text")
-            out[key_node.value] = loader.construct_object(value_node, deep=True)
+            out[key_node.value] = _construct(loader, value_node, file)
         # Known once, at load: the runner then passes what needs no substitution as it is.
         out.variables = mentions_variables(dict(out))
         return out
 
     def sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> NodeList:
-        out = NodeList(loader.construct_object(child, deep=True) for child in node.value)
+        out = NodeList(_construct(loader, child, file) for child in node.value)
         out.file, out.line = file, node.start_mark.line + 1
         out.variables = mentions_variables(list(out))
         return out

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.messages import Button
+from sim import patterns
 from sim.simulator import SeenEvent
 
 
@@ -31,7 +31,7 @@ def _label_ok(button: Button, spec: Any) -> bool:
     if "label_contains" in spec:
         return str(spec["label_contains"]) in button.label
     if "label_regex" in spec:
-        return re.search(str(spec["label_regex"]), button.label) is not None
+        return patterns.search(str(spec["label_regex"]), button.label) is not None
     return False
 
 
@@ -77,7 +77,7 @@ def check(event: SeenEvent, matcher: Any, scope: Scope) -> str | None:
         if not any(_label_ok(b, spec) for b in buttons):
             return f"no button {spec!r} among {[f'{b.id} ({b.label})' for b in buttons]}"
     if "regex" in matcher:
-        found = re.search(str(matcher["regex"]), event.text)
+        found = patterns.search(str(matcher["regex"]), event.text)
         if found is None:
             return f"text does not match /{matcher['regex']}/: {event.text!r}"
         captured = {k: v for k, v in found.groupdict().items() if v is not None}

@@ -10,6 +10,7 @@ from typing import Any
 
 from core.money import Money
 from payments import ledger
+from sim import patterns
 from storage.base import Tx
 
 
@@ -63,7 +64,7 @@ def compare(actual: Any, expected: Any, snapshot: Any = None) -> str | None:
 
 def _holds(op: str, actual: Any, want: Any) -> bool:
     if op == "regex":
-        return re.search(str(want), str(actual)) is not None
+        return patterns.search(str(want), str(actual)) is not None
     if op == "in":
         return bool(actual in want)
     return bool(

@@ -16,6 +16,7 @@ from core.money import Money
 from core.settings import Settings
 from payments.rails.base import Fault
 from sim.errors import SimError
+from sim.patterns import SlowPattern
 from sim.scenarios import probes
 from sim.scenarios.lint import lint
 from sim.scenarios.loader import Case, Node, NodeList, ScenarioError, load_yaml, where
@@ -187,7 +188,7 @@ class Run:
     async def step(self, step: Node, scope: Scope) -> None:
         try:
             await self._step(step, scope)
-        except (PathsDisagree, TapError) as exc:
+        except (PathsDisagree, TapError, SlowPattern) as exc:
             raise StepFailed(step, str(exc)) from None
 
     async def _step(self, step: Node, scope: Scope) -> None:
