@@ -147,7 +147,8 @@ class Engine:
         except Exception as exc:
             failure = exc
         else:
-            self._remember_salts(salts)  # only what a committed step said
+            if salts:  # only what a committed step said (most steps say nothing)
+                self._remember_salts(salts)
             return outs
         # Never a traceback to a person: log the type only (messages may quote input), then
         # answer with a template in a unit of its own.

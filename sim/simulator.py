@@ -52,7 +52,6 @@ class Simulator:
         # Inbound keys are deduplicated forever: a restarted simulator must not reuse them.
         self._session = secrets.token_hex(4)
         self._platform_ids = itertools.count(1)
-        self._deleted: set[tuple[str, str]] = set()  # (party, ref) of each message deleted
 
     def user_id(self, party: str) -> str:
         """The transport's user id of a party (the party's name, in-process)."""
@@ -193,7 +192,8 @@ class Simulator:
 
     def was_deleted(self, party: str, key: str) -> bool:
         """Whether the bot deleted the party's own message (a typed PIN or card number)."""
-        return (party, InboundMessage(key).pack()) in self._deleted
+        ref = InboundMessage(key).pack()
+        return any(m.ref == ref and m.deleted for m in self.parties[party].chat)
 
     async def together(self, actions: list[tuple[str, InboundKind, str, dict[str, Any]]]) -> None:
         """Deliver several events before delivering any reply (double taps, races)."""
@@ -288,7 +288,6 @@ class Simulator:
                 target.edited = True
             else:
                 target.deleted = True
-                self._deleted.add((party.name, out.ref))
                 if not target.from_bot:
                     target.text = "[deleted]"  # a typed secret leaves the transcript too
         self._saw(SeenEvent(party.name, "chat", out.kind, out.key, out.text, out.buttons, out.ref))
